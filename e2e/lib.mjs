@@ -1,0 +1,79 @@
+// Shared e2e plumbing: a static server for dist/, Chromium with or without WebGPU, and the
+// native CLI for the numbers the page must reproduce.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const OUT = join(ROOT, 'e2e', 'out');
+mkdirSync(OUT, { recursive: true });
+
+const BASE_FLAGS = [
+  '--headless=new', '--no-sandbox', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+// Measured here: SwiftShader gives headless Chromium a real WebGPU adapter on a CPU-only box.
+const WEBGPU_FLAGS = [
+  '--enable-unsafe-webgpu', '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader',
+];
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function serveDist() {
+  const dist = join(ROOT, 'dist');
+  if (!existsSync(join(dist, 'index.html'))) {
+    throw new Error('dist/index.html missing: run scripts/build-web.sh first');
+  }
+  const port = await freePort();
+  const proc = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dist], {
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return { url, close: () => proc.kill() };
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill();
+  throw new Error('static server did not start');
+}
+
+export async function launch({ webgpu }) {
+  const userDir = mkdtempSync(join(tmpdir(), 'glassbox-chromium-'));
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [...BASE_FLAGS, `--user-data-dir=${userDir}`, ...(webgpu ? WEBGPU_FLAGS : [])],
+  });
+}
+
+/** The bundle the page serves, for the native CLI to load the very same weights. */
+export function servedBundle() {
+  for (const name of ['default', 'base']) {
+    const dir = join(ROOT, 'dist', 'models', name);
+    if (existsSync(join(dir, 'manifest.json'))) return dir;
+  }
+  throw new Error('dist/models has no bundle');
+}
+
+export function nativeSimilarity(a, b) {
+  const bin = join(ROOT, 'target', 'release', 'glassbox');
+  const out = execFileSync(bin, ['similarity', '--json', '--model', servedBundle(), a, b], { encoding: 'utf8' });
+  return JSON.parse(out).cosine[0][1];
+}

@@ -1,0 +1,195 @@
+//! Architecture configs. `BertConfig` is read from a Hugging Face `config.json` so any
+//! BERT-family checkpoint with the same layout can be dropped in.
+
+use burn::config::Config;
+use serde::Deserialize;
+
+use crate::ModelError;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    pub type_vocab_size: usize,
+    #[config(default = 1e-12)]
+    pub layer_norm_eps: f64,
+    #[config(default = 0.1)]
+    pub hidden_dropout_prob: f64,
+    #[config(default = 0.1)]
+    pub attention_probs_dropout_prob: f64,
+    /// Token id used for padding; its embedding row is never looked at because of the mask.
+    #[config(default = 0)]
+    pub pad_token_id: usize,
+}
+
+/// The subset of a Hugging Face BERT `config.json` glassbox reads.
+#[derive(Deserialize)]
+struct HfBertConfig {
+    model_type: Option<String>,
+    vocab_size: usize,
+    hidden_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    intermediate_size: usize,
+    max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    layer_norm_eps: f64,
+    #[serde(default = "default_act")]
+    hidden_act: String,
+    #[serde(default = "default_dropout")]
+    hidden_dropout_prob: f64,
+    #[serde(default = "default_dropout")]
+    attention_probs_dropout_prob: f64,
+    #[serde(default)]
+    pad_token_id: usize,
+    #[serde(default = "default_pos_type")]
+    position_embedding_type: String,
+}
+
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+fn default_act() -> String {
+    "gelu".into()
+}
+fn default_dropout() -> f64 {
+    0.1
+}
+fn default_pos_type() -> String {
+    "absolute".into()
+}
+
+impl BertConfig {
+    /// Parses an HF `config.json`, refusing settings this implementation would silently get wrong.
+    pub fn from_hf_json(bytes: &[u8]) -> Result<Self, ModelError> {
+        let hf: HfBertConfig =
+            serde_json::from_slice(bytes).map_err(|e| ModelError::Config(e.to_string()))?;
+        if let Some(t) = &hf.model_type {
+            if t != "bert" {
+                return Err(ModelError::Config(format!(
+                    "model_type is `{t}`, only `bert` is supported"
+                )));
+            }
+        }
+        if hf.hidden_act != "gelu" {
+            return Err(ModelError::Config(format!(
+                "hidden_act is `{}`, only exact (erf) `gelu` is implemented",
+                hf.hidden_act
+            )));
+        }
+        if hf.position_embedding_type != "absolute" {
+            return Err(ModelError::Config(format!(
+                "position_embedding_type is `{}`, only `absolute` is implemented",
+                hf.position_embedding_type
+            )));
+        }
+        if hf.num_attention_heads == 0 || hf.hidden_size % hf.num_attention_heads != 0 {
+            return Err(ModelError::Config(format!(
+                "hidden_size {} is not divisible by num_attention_heads {}",
+                hf.hidden_size, hf.num_attention_heads
+            )));
+        }
+        Ok(BertConfig {
+            vocab_size: hf.vocab_size,
+            hidden_size: hf.hidden_size,
+            num_hidden_layers: hf.num_hidden_layers,
+            num_attention_heads: hf.num_attention_heads,
+            intermediate_size: hf.intermediate_size,
+            max_position_embeddings: hf.max_position_embeddings,
+            type_vocab_size: hf.type_vocab_size,
+            layer_norm_eps: hf.layer_norm_eps,
+            hidden_dropout_prob: hf.hidden_dropout_prob,
+            attention_probs_dropout_prob: hf.attention_probs_dropout_prob,
+            pad_token_id: hf.pad_token_id,
+        })
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+}
+
+/// The whole model: encoder plus the two heads and their label sets.
+#[derive(Config, Debug, PartialEq)]
+pub struct GlassboxConfig {
+    pub bert: BertConfig,
+    /// Classes of the sentence head, in logit order.
+    pub sentence_labels: Vec<String>,
+    /// BIO tags of the token head, in logit order (`O` first by convention).
+    pub token_labels: Vec<String>,
+    #[config(default = 0.1)]
+    pub head_dropout: f64,
+}
+
+impl GlassboxConfig {
+    /// The default tasks (tweet sentiment, WNUT-16 entities) on top of a given encoder.
+    pub fn default_tasks(bert: BertConfig) -> Self {
+        let sentence = ["negative", "neutral", "positive"];
+        let types = [
+            "person",
+            "geo-loc",
+            "company",
+            "facility",
+            "product",
+            "musicartist",
+            "movie",
+            "sportsteam",
+            "tvshow",
+            "other",
+        ];
+        let mut tags = vec!["O".to_string()];
+        for t in types {
+            tags.push(format!("B-{t}"));
+            tags.push(format!("I-{t}"));
+        }
+        GlassboxConfig::new(
+            bert,
+            sentence.iter().map(|s| s.to_string()).collect(),
+            tags,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINILM: &str = r#"{"architectures":["BertModel"],"attention_probs_dropout_prob":0.1,
+      "hidden_act":"gelu","hidden_dropout_prob":0.1,"hidden_size":384,"initializer_range":0.02,
+      "intermediate_size":1536,"layer_norm_eps":1e-12,"max_position_embeddings":512,
+      "model_type":"bert","num_attention_heads":12,"num_hidden_layers":6,"pad_token_id":0,
+      "position_embedding_type":"absolute","type_vocab_size":2,"vocab_size":30522}"#;
+
+    #[test]
+    fn reads_minilm_config() {
+        let c = BertConfig::from_hf_json(MINILM.as_bytes()).unwrap();
+        assert_eq!(c.hidden_size, 384);
+        assert_eq!(c.num_hidden_layers, 6);
+        assert_eq!(c.head_dim(), 32);
+        assert_eq!(c.layer_norm_eps, 1e-12);
+    }
+
+    #[test]
+    fn refuses_unsupported_activation() {
+        let json = MINILM.replace("\"gelu\"", "\"relu\"");
+        let err = BertConfig::from_hf_json(json.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("relu"), "{err}");
+    }
+
+    #[test]
+    fn default_tasks_have_bio_tags() {
+        let c = GlassboxConfig::default_tasks(BertConfig::from_hf_json(MINILM.as_bytes()).unwrap());
+        assert_eq!(c.token_labels.len(), 21);
+        assert_eq!(c.token_labels[0], "O");
+        assert!(c.token_labels.contains(&"I-tvshow".to_string()));
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every test glassbox has: lint, unit + integration tests on the real model (cpu and wgpu on
+# lavapipe), the wasm build, and the browser e2e on WebGPU (SwiftShader) and the CPU fallback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+echo "== fmt + clippy"
+cargo fmt --all --check
+cargo clippy --all-targets -q -- -D warnings
+cargo clippy -q -p glassbox-app --target wasm32-unknown-unknown -- -D warnings
+
+echo "== native tests (model unit tests, CLI, parity with the numpy reference on cpu and wgpu)"
+cargo test -p glassbox-model -p glassbox-trainer
+
+echo "== browser build + e2e"
+scripts/build-web.sh
+node --test --test-concurrency=1 e2e/

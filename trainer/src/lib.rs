@@ -1,0 +1,9 @@
+//! glassbox's native side: assets, running the model, bundles. The binary is a thin shell
+//! over this library so tests and benches can call the same functions.
+
+pub mod backend;
+pub mod cli;
+pub mod export;
+pub mod fetch;
+pub mod load;
+pub mod run;

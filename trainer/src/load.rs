@@ -1,0 +1,96 @@
+//! Opening a model directory: either a Hugging Face checkpoint (config.json,
+//! model.safetensors, tokenizer.json) or a glassbox bundle (manifest.json, model.bpk,
+//! tokenizer.json).
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use glassbox_model::bundle::{self, LoadedBundle, Manifest};
+use glassbox_model::{BertConfig, Glassbox, GlassboxConfig, TextTokenizer};
+
+pub struct Loaded<B: Backend> {
+    pub model: Glassbox<B>,
+    pub tokenizer: TextTokenizer,
+    pub config: GlassboxConfig,
+    pub max_seq_len: usize,
+    /// Whether the heads carry trained weights.
+    pub heads_trained: bool,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// sentence-transformers caps MiniLM at `max_seq_length` (256), below the 512 positions the
+/// encoder has; glassbox follows the checkpoint's own setting so embeddings match.
+pub fn hf_max_seq_len(dir: &Path, bert: &BertConfig) -> Result<usize> {
+    let st = dir.join("sentence_bert_config.json");
+    if st.is_file() {
+        let v: serde_json::Value = serde_json::from_slice(&read(&st)?)
+            .with_context(|| format!("{} is not JSON", st.display()))?;
+        if let Some(n) = v.get("max_seq_length").and_then(|n| n.as_u64()) {
+            return Ok((n as usize).min(bert.max_position_embeddings));
+        }
+    }
+    Ok(bert.max_position_embeddings)
+}
+
+pub fn load_dir<B: Backend>(dir: &Path, device: &B::Device) -> Result<Loaded<B>> {
+    if !dir.is_dir() {
+        bail!(
+            "model directory {} does not exist (run `glassbox fetch` for the base model)",
+            dir.display()
+        );
+    }
+    if dir.join(bundle::MANIFEST).is_file() {
+        let LoadedBundle {
+            model,
+            tokenizer,
+            manifest,
+        } = bundle::load_bundle::<B>(
+            &read(&dir.join(bundle::MANIFEST))?,
+            read(&dir.join(bundle::WEIGHTS))?,
+            &read(&dir.join(bundle::TOKENIZER))?,
+            device,
+        )
+        .with_context(|| format!("refusing bundle {}", dir.display()))?;
+        let Manifest {
+            config,
+            max_seq_len,
+            heads_trained,
+            ..
+        } = manifest;
+        return Ok(Loaded {
+            model,
+            tokenizer,
+            config,
+            max_seq_len,
+            heads_trained,
+        });
+    }
+    let cfg_path = dir.join("config.json");
+    if !cfg_path.is_file() {
+        bail!(
+            "{} is neither a glassbox bundle (no manifest.json) nor a Hugging Face checkpoint (no config.json)",
+            dir.display()
+        );
+    }
+    let bert = BertConfig::from_hf_json(&read(&cfg_path)?)
+        .with_context(|| format!("reading {}", cfg_path.display()))?;
+    let max_seq_len = hf_max_seq_len(dir, &bert)?;
+    let config = GlassboxConfig::default_tasks(bert);
+    let (model, _report) = config
+        .init::<B>(device)
+        .load_hf_safetensors(read(&dir.join("model.safetensors"))?)
+        .with_context(|| format!("loading {}", dir.join("model.safetensors").display()))?;
+    let tokenizer = TextTokenizer::from_bytes(&read(&dir.join("tokenizer.json"))?, max_seq_len)?;
+    Ok(Loaded {
+        model,
+        tokenizer,
+        config,
+        max_seq_len,
+        heads_trained: false,
+    })
+}
