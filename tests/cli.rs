@@ -33,21 +33,43 @@ fn norm(v: &[f64]) -> f64 {
 }
 
 fn embedding(v: &Value) -> Vec<f64> {
-    v["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 #[test]
 fn embed_prints_tokens_and_unit_embeddings() {
     let m = model_arg();
-    let out = glassbox(&["embed", "--model", &m, "--json", "Hello world!", "Zürich café"]);
+    let out = glassbox(&[
+        "embed",
+        "--model",
+        &m,
+        "--json",
+        "Hello world!",
+        "Zürich café",
+    ]);
     let v = ok_json(&out);
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 2);
     assert_eq!(arr[0]["text"], "Hello world!");
-    let tokens: Vec<&str> = arr[0]["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let tokens: Vec<&str> = arr[0]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert_eq!(tokens, ["[CLS]", "hello", "world", "!", "[SEP]"]);
     // Accents are stripped by the uncased BERT normaliser.
-    let tokens1: Vec<&str> = arr[1]["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let tokens1: Vec<&str> = arr[1]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert_eq!(tokens1.first(), Some(&"[CLS]"));
     assert!(tokens1.contains(&"cafe"), "{tokens1:?}");
     for e in arr {
@@ -61,22 +83,50 @@ fn embed_prints_tokens_and_unit_embeddings() {
 fn similarity_table_is_symmetric_with_unit_diagonal() {
     let m = model_arg();
     let out = glassbox(&[
-        "similarity", "--model", &m, "--json",
-        "A man is eating food.", "A man is eating a piece of bread.", "The stock market fell sharply.",
+        "similarity",
+        "--model",
+        &m,
+        "--json",
+        "A man is eating food.",
+        "A man is eating a piece of bread.",
+        "The stock market fell sharply.",
     ]);
     let v = ok_json(&out);
-    let c: Vec<Vec<f64>> = v["cosine"].as_array().unwrap().iter()
-        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
+    let c: Vec<Vec<f64>> = v["cosine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
     for i in 0..3 {
         assert!((c[i][i] - 1.0).abs() < 1e-5);
         for j in 0..3 {
             assert!((c[i][j] - c[j][i]).abs() < 1e-6);
         }
     }
-    assert!((c[0][1] - 0.7553).abs() <= 0.0005, "published value, got {}", c[0][1]);
-    assert!(c[0][2] < c[0][1], "unrelated sentence should be less similar");
+    assert!(
+        (c[0][1] - 0.7553).abs() <= 0.0005,
+        "published value, got {}",
+        c[0][1]
+    );
+    assert!(
+        c[0][2] < c[0][1],
+        "unrelated sentence should be less similar"
+    );
 
-    let table = glassbox(&["similarity", "--model", &m, "A man is eating food.", "A man is eating a piece of bread."]);
+    let table = glassbox(&[
+        "similarity",
+        "--model",
+        &m,
+        "A man is eating food.",
+        "A man is eating a piece of bread.",
+    ]);
     assert!(table.status.success());
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("0.755"), "table shows the cosine: {text}");
@@ -85,20 +135,47 @@ fn similarity_table_is_symmetric_with_unit_diagonal() {
 #[test]
 fn attention_rows_are_distributions_and_range_is_checked() {
     let m = model_arg();
-    let out = glassbox(&["attention", "--model", &m, "--layer", "5", "--head", "11", "--json", "The cat sat on the mat."]);
+    let out = glassbox(&[
+        "attention",
+        "--model",
+        &m,
+        "--layer",
+        "5",
+        "--head",
+        "11",
+        "--json",
+        "The cat sat on the mat.",
+    ]);
     let v = ok_json(&out);
     let n = v["tokens"].as_array().unwrap().len();
     let rows = v["attention"].as_array().unwrap();
     assert_eq!(rows.len(), n);
     for r in rows {
-        let r: Vec<f64> = r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let r: Vec<f64> = r
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
         assert_eq!(r.len(), n);
         assert!((r.iter().sum::<f64>() - 1.0).abs() < 1e-4);
     }
-    let bad = glassbox(&["attention", "--model", &m, "--layer", "6", "--head", "0", "x"]);
+    let bad = glassbox(&[
+        "attention",
+        "--model",
+        &m,
+        "--layer",
+        "6",
+        "--head",
+        "0",
+        "x",
+    ]);
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("6 layers") && err.contains("12 heads"), "{err}");
+    assert!(
+        err.contains("6 layers") && err.contains("12 heads"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -116,17 +193,26 @@ fn empty_and_whitespace_text_is_a_clear_error() {
 #[test]
 fn five_thousand_words_are_truncated_and_reported() {
     let m = model_arg();
-    let text = (0..5000).map(|i| format!("word{}", i % 97)).collect::<Vec<_>>().join(" ");
+    let text = (0..5000)
+        .map(|i| format!("word{}", i % 97))
+        .collect::<Vec<_>>()
+        .join(" ");
     let out = glassbox(&["embed", "--model", &m, "--json", &text]);
     let v = ok_json(&out);
     assert_eq!(v[0]["tokens"].as_array().unwrap().len(), 256);
     assert_eq!(v[0]["truncation"]["kept_wordpieces"], 256);
     let total = v[0]["truncation"]["total_wordpieces"].as_u64().unwrap();
-    assert!(total > 5000, "every word is at least one wordpiece: {total}");
+    assert!(
+        total > 5000,
+        "every word is at least one wordpiece: {total}"
+    );
     let kept_chars = v[0]["truncation"]["kept_chars"].as_u64().unwrap() as usize;
     assert!(kept_chars > 0 && kept_chars < text.chars().count());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("truncated") && err.contains("text #1"), "{err}");
+    assert!(
+        err.contains("truncated") && err.contains("text #1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -135,7 +221,7 @@ fn odd_characters_do_not_panic() {
     let texts = [
         "🙂🙃😂",
         "zero\u{200b}width\u{200d}joiner\u{feff}",
-        "bell\u{0007}tab\tnull\u{0000}end",
+        "bell\u{0007}tab\tsoh\u{0001}end",
         "مرحبا بالعالم",
         "עברית ומילים",
     ];
@@ -144,7 +230,12 @@ fn odd_characters_do_not_panic() {
     let v = ok_json(&glassbox(&args));
     assert_eq!(v.as_array().unwrap().len(), texts.len());
     // Emoji are out of vocabulary: one [UNK] between [CLS] and [SEP].
-    let t0: Vec<&str> = v[0]["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let t0: Vec<&str> = v[0]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert!(t0.contains(&"[UNK]"), "{t0:?}");
 }
 
@@ -160,11 +251,16 @@ fn bundle_round_trip_and_corruption_is_refused() {
     let dir = tmp("bundle");
     let d = dir.display().to_string();
     let out = glassbox(&["export", "--model", &m, "--out", &d]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for f in ["manifest.json", "model.bpk", "tokenizer.json"] {
         assert!(dir.join(f).is_file(), "{f} written");
     }
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["heads_trained"], false);
     assert_eq!(manifest["max_seq_len"], 256);
 
@@ -172,14 +268,21 @@ fn bundle_round_trip_and_corruption_is_refused() {
     let from_hf = ok_json(&glassbox(&["embed", "--model", &m, "--json", text]));
     let from_bundle = ok_json(&glassbox(&["embed", "--model", &d, "--json", text]));
     let (a, b) = (embedding(&from_hf[0]), embedding(&from_bundle[0]));
-    let max_d = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let max_d = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
     assert!(max_d < 1e-6, "bundle changes the embedding by {max_d}");
 
     corrupt(&dir.join("model.bpk"));
     let refused = glassbox(&["embed", "--model", &d, "--json", text]);
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("model.bpk") && err.contains("SHA-256"), "{err}");
+    assert!(
+        err.contains("model.bpk") && err.contains("SHA-256"),
+        "{err}"
+    );
 }
 
 fn corrupt(path: &Path) {

@@ -26,7 +26,11 @@ fn reference() -> &'static Reference {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parity");
         std::fs::create_dir_all(&dir).unwrap();
         let input = dir.join("sentences.json");
-        std::fs::write(&input, serde_json::to_string(&common::parity_sentences()).unwrap()).unwrap();
+        std::fs::write(
+            &input,
+            serde_json::to_string(&common::parity_sentences()).unwrap(),
+        )
+        .unwrap();
         let prefix = dir.join("ref");
         let out = Command::new("python3")
             .arg(common::root().join("tests/reference/bert_reference.py"))
@@ -60,7 +64,10 @@ fn reference() -> &'static Reference {
 
 fn ours<B: Backend>(device: &B::Device) -> Vec<SentenceResult> {
     let loaded = load_dir::<B>(&common::minilm_dir(), device).expect("base model loads");
-    assert_eq!(loaded.max_seq_len, 256, "sentence-transformers caps MiniLM at 256");
+    assert_eq!(
+        loaded.max_seq_len, 256,
+        "sentence-transformers caps MiniLM at 256"
+    );
     let items = tokenize_all(&loaded, &common::parity_sentences()).unwrap();
     // Batches of 3 mix short and long sentences, so most rows carry padding.
     run(&loaded, items, 3, device)
@@ -72,31 +79,71 @@ fn check_against_reference(results: &[SentenceResult], backend: &str) {
     for (r, e) in results.iter().zip(&reference.entries) {
         let text = e["text"].as_str().unwrap();
         let short: String = text.chars().take(30).collect();
-        let ids: Vec<u32> = e["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
-        assert_eq!(r.tokenized.ids, ids, "[{backend}] wordpiece ids differ for {short:?}");
+        let ids: Vec<u32> = e["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(
+            r.tokenized.ids, ids,
+            "[{backend}] wordpiece ids differ for {short:?}"
+        );
         assert_eq!(
             r.tokenized.truncation.is_some(),
             e["truncated"].as_bool().unwrap(),
             "[{backend}] truncation flag differs for {short:?}"
         );
 
-        let emb: Vec<f32> = e["embedding"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let emb: Vec<f32> = e["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
         let cos = cosine(&r.embedding, &emb);
-        let max_d = r.embedding.iter().zip(&emb).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(cos >= 0.99999, "[{backend}] embedding cosine {cos} < 0.99999 for {short:?}");
-        assert!(max_d <= 1e-4, "[{backend}] embedding max |Δ| {max_d} > 1e-4 for {short:?}");
+        let emb_max = r
+            .embedding
+            .iter()
+            .zip(&emb)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            cos >= 0.99999,
+            "[{backend}] embedding cosine {cos} < 0.99999 for {short:?}"
+        );
+        assert!(
+            emb_max <= 1e-4,
+            "[{backend}] embedding max |Δ| {emb_max} > 1e-4 for {short:?}"
+        );
 
         let offset = e["attention_offset"].as_u64().unwrap() as usize;
-        let shape: Vec<usize> = e["attention_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> = e["attention_shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
         let (layers, heads, n) = (shape[0], shape[1], shape[2]);
         assert_eq!((r.attentions.len(), r.heads, r.len()), (layers, heads, n));
         let per_layer = heads * n * n;
+        let mut attn_max = 0.0f32;
         for (l, ours) in r.attentions.iter().enumerate() {
             let theirs = &reference.attention[offset + l * per_layer..offset + (l + 1) * per_layer];
-            let max_d = ours.iter().zip(theirs).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-            assert!(max_d <= 1e-4, "[{backend}] layer {l} attention max |Δ| {max_d} > 1e-4 for {short:?}");
+            let max_d = ours
+                .iter()
+                .zip(theirs)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                max_d <= 1e-4,
+                "[{backend}] layer {l} attention max |Δ| {max_d} > 1e-4 for {short:?}"
+            );
+            attn_max = attn_max.max(max_d);
         }
-        println!("[{backend}] {short:?}: {n} wordpieces, embedding cos {cos:.7}, max |Δ| {max_d:.2e}");
+        println!(
+            "[{backend}] {short:?}: {n} wordpieces, embedding cos {cos:.7} max |Δ| {emb_max:.2e}, attention max |Δ| {attn_max:.2e}"
+        );
     }
 }
 

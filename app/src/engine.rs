@@ -4,7 +4,9 @@
 //! WebGPU is probed from JS first (`navigator.gpu.requestAdapter()`) and the CPU backend is
 //! chosen when that yields nothing. Every read-back is async: a sync read panics on WebGPU.
 
-use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, RuntimeOptions, WgpuDevice};
+use burn::backend::wgpu::{
+    graphics::AutoGraphicsApi, init_setup_async, RuntimeOptions, WgpuDevice,
+};
 use burn::backend::{Flex, Wgpu};
 use burn::prelude::*;
 use glassbox_model::bundle::{load_bundle, LoadedBundle, Manifest, MANIFEST, TOKENIZER, WEIGHTS};
@@ -76,7 +78,11 @@ pub async fn locate_bundle(candidates: &[String]) -> Result<(String, Vec<u8>), S
 }
 
 impl Engine {
-    pub async fn load(base: &str, manifest: Vec<u8>, force_cpu: bool) -> Result<(Engine, Option<String>), String> {
+    pub async fn load(
+        base: &str,
+        manifest: Vec<u8>,
+        force_cpu: bool,
+    ) -> Result<(Engine, Option<String>), String> {
         // Parse first so a broken manifest is reported before 90 MB are downloaded.
         Manifest::from_json(&manifest).map_err(|e| e.to_string())?;
         let weights = fetch_bytes(&format!("{base}{WEIGHTS}")).await?;
@@ -88,7 +94,8 @@ impl Engine {
         };
         if fallback_reason.is_none() {
             let device = WgpuDevice::DefaultDevice;
-            let setup = init_setup_async::<AutoGraphicsApi>(&device, RuntimeOptions::default()).await;
+            let setup =
+                init_setup_async::<AutoGraphicsApi>(&device, RuntimeOptions::default()).await;
             let info = setup.adapter.get_info();
             let adapter = if info.name.is_empty() {
                 format!("{:?}", info.backend)
@@ -148,7 +155,9 @@ async fn run_on<B: Backend>(
     items: Vec<Tokenized>,
     device: &B::Device,
 ) -> Result<Vec<SentenceResult>, String> {
-    let o = bundle.model.forward_texts(&bundle.tokenizer, &items, device);
+    let o = bundle
+        .model
+        .forward_texts(&bundle.tokenizer, &items, device);
     let [batch, len, hidden] = o.hidden.dims();
     let heads = o.attentions.first().map(|a| a.dims()[1]).unwrap_or(0);
     let mut attentions = Vec::with_capacity(o.attentions.len());

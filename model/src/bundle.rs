@@ -92,9 +92,10 @@ impl Manifest {
 
     /// Checks `bytes` against the manifest's hash for `file`.
     pub fn verify(&self, file: &str, bytes: &[u8]) -> Result<(), ModelError> {
-        let expected = self.files.get(file).ok_or_else(|| {
-            ModelError::Bundle(format!("`{file}` is not listed in the manifest"))
-        })?;
+        let expected = self
+            .files
+            .get(file)
+            .ok_or_else(|| ModelError::Bundle(format!("`{file}` is not listed in the manifest")))?;
         let actual = sha256_hex(bytes);
         if &actual != expected {
             return Err(ModelError::HashMismatch {

@@ -151,11 +151,7 @@ impl GlassboxConfig {
             tags.push(format!("B-{t}"));
             tags.push(format!("I-{t}"));
         }
-        GlassboxConfig::new(
-            bert,
-            sentence.iter().map(|s| s.to_string()).collect(),
-            tags,
-        )
+        GlassboxConfig::new(bert, sentence.iter().map(|s| s.to_string()).collect(), tags)
     }
 }
 

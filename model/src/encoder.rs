@@ -81,7 +81,11 @@ impl BertConfig {
 
 impl<B: Backend> SelfAttention<B> {
     /// `pad_mask` is `[batch, len]`, true where the position is padding.
-    pub fn forward(&self, x: Tensor<B, 3>, pad_mask: Tensor<B, 2, Bool>) -> (Tensor<B, 3>, Tensor<B, 4>) {
+    pub fn forward(
+        &self,
+        x: Tensor<B, 3>,
+        pad_mask: Tensor<B, 2, Bool>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
         let [batch, len, hidden] = x.dims();
         let head_dim = hidden / self.heads;
         let split = |t: Tensor<B, 3>| {
@@ -113,7 +117,11 @@ impl<B: Backend> SelfAttention<B> {
 }
 
 impl<B: Backend> BertLayer<B> {
-    pub fn forward(&self, x: Tensor<B, 3>, pad_mask: Tensor<B, 2, Bool>) -> (Tensor<B, 3>, Tensor<B, 4>) {
+    pub fn forward(
+        &self,
+        x: Tensor<B, 3>,
+        pad_mask: Tensor<B, 2, Bool>,
+    ) -> (Tensor<B, 3>, Tensor<B, 4>) {
         let (x, probs) = self.attention.forward(x, pad_mask);
         let ff = self
             .output

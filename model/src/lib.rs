@@ -16,8 +16,8 @@ pub mod pooling;
 pub mod readout;
 pub mod tokenize;
 
+pub use checkpoint::LoadReport;
 pub use config::{BertConfig, GlassboxConfig};
 pub use error::ModelError;
 pub use model::{Glassbox, GlassboxOutput};
-pub use checkpoint::LoadReport;
 pub use tokenize::{Batch, TextTokenizer, Tokenized};

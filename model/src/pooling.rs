@@ -14,7 +14,12 @@ pub fn masked_mean<B: Backend>(hidden: Tensor<B, 3>, pad_mask: Tensor<B, 2, Bool
 
 /// Rows scaled to unit length; the 1e-12 floor matches torch's `F.normalize`.
 pub fn l2_normalize<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
-    let norm = x.clone().powf_scalar(2.0).sum_dim(1).sqrt().clamp_min(1e-12);
+    let norm = x
+        .clone()
+        .powf_scalar(2.0)
+        .sum_dim(1)
+        .sqrt()
+        .clamp_min(1e-12);
     x / norm
 }
 
@@ -30,7 +35,8 @@ mod tests {
             TensorData::from([[[1.0f32, 2.0], [3.0, 4.0], [100.0, 100.0]]]),
             &device,
         );
-        let pad = Tensor::<Flex, 2, Bool>::from_data(TensorData::from([[false, false, true]]), &device);
+        let pad =
+            Tensor::<Flex, 2, Bool>::from_data(TensorData::from([[false, false, true]]), &device);
         let mean = masked_mean(hidden, pad);
         let v = mean.clone().into_data().to_vec::<f32>().unwrap();
         assert_eq!(v, vec![2.0, 3.0]);

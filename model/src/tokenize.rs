@@ -100,7 +100,11 @@ impl TextTokenizer {
             .inner
             .encode_char_offsets(text, true)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let special: Vec<bool> = enc.get_special_tokens_mask().iter().map(|&m| m == 1).collect();
+        let special: Vec<bool> = enc
+            .get_special_tokens_mask()
+            .iter()
+            .map(|&m| m == 1)
+            .collect();
         if special.iter().all(|&s| s) {
             return Err(ModelError::EmptyText {
                 what: "the text".into(),
@@ -154,7 +158,11 @@ impl TextTokenizer {
         for t in items {
             for i in 0..len {
                 let real = i < t.ids.len();
-                ids.push(if real { t.ids[i] as i64 } else { self.pad_id as i64 });
+                ids.push(if real {
+                    t.ids[i] as i64
+                } else {
+                    self.pad_id as i64
+                });
                 mask.push(!real);
             }
         }

@@ -13,7 +13,11 @@ fn sentence_of_32(loaded: &glassbox_trainer::load::Loaded<Cpu>) -> glassbox_mode
     let words = "the quick brown fox jumps over the lazy dog while the farmer watches from the old wooden fence near the river bank at dawn and then goes home to rest again";
     let mut text = String::new();
     for w in words.split(' ') {
-        let candidate = if text.is_empty() { w.to_string() } else { format!("{text} {w}") };
+        let candidate = if text.is_empty() {
+            w.to_string()
+        } else {
+            format!("{text} {w}")
+        };
         if loaded.tokenizer.encode(&candidate).unwrap().ids.len() > 32 {
             break;
         }

@@ -12,7 +12,11 @@ use crate::run::{run, tokenize_all};
 use crate::with_backend;
 
 #[derive(Parser)]
-#[command(name = "glassbox", version, about = "A multi-task sentence transformer you can look inside")]
+#[command(
+    name = "glassbox",
+    version,
+    about = "A multi-task sentence transformer you can look inside"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -106,7 +110,12 @@ pub fn main() -> Result<()> {
             let results = infer(&model, &texts)?;
             let m: Vec<Vec<f32>> = results
                 .iter()
-                .map(|a| results.iter().map(|b| cosine(&a.embedding, &b.embedding)).collect())
+                .map(|a| {
+                    results
+                        .iter()
+                        .map(|b| cosine(&a.embedding, &b.embedding))
+                        .collect()
+                })
                 .collect();
             if json {
                 println!("{}", serde_json::json!({ "texts": texts, "cosine": m }));

