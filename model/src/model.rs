@@ -89,7 +89,11 @@ mod tests {
 
     fn tiny() -> (Glassbox<Flex>, GlassboxConfig) {
         let bert = BertConfig::new(50, 16, 2, 4, 32, 20, 2);
-        let config = GlassboxConfig::new(bert, vec!["a".into(), "b".into()], vec!["O".into(), "B-x".into(), "I-x".into()]);
+        let config = GlassboxConfig::new(
+            bert,
+            vec!["a".into(), "b".into()],
+            vec!["O".into(), "B-x".into(), "I-x".into()],
+        );
         let device = Default::default();
         Flex::seed(&device, 7);
         (config.init(&device), config)
@@ -141,13 +145,23 @@ mod tests {
         let a = floats(alone.embedding);
         let b = floats(batched.embedding.clone().slice([1..2, 0..16]));
         for (x, y) in a.iter().zip(&b) {
-            assert!((x - y).abs() < 1e-5, "embedding depends on batch-mates: {x} vs {y}");
+            assert!(
+                (x - y).abs() < 1e-5,
+                "embedding depends on batch-mates: {x} vs {y}"
+            );
         }
         // Row-stochastic attention with exactly zero weight on the three padded keys.
-        let att = floats(batched.attentions[1].clone().slice([1..2, 0..4, 0..7, 0..7]));
+        let att = floats(
+            batched.attentions[1]
+                .clone()
+                .slice([1..2, 0..4, 0..7, 0..7]),
+        );
         for row in att.chunks(7) {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-            assert!(row[4..].iter().all(|&p| p == 0.0), "padded keys attended: {row:?}");
+            assert!(
+                row[4..].iter().all(|&p| p == 0.0),
+                "padded keys attended: {row:?}"
+            );
         }
         let n = floats(batched.embedding);
         let norm: f32 = n[..16].iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -173,8 +187,14 @@ mod tests {
         let bytes = model.to_burnpack().unwrap();
         let bert = BertConfig::new(50, 16, 3, 4, 32, 20, 2);
         let other = GlassboxConfig::new(bert, vec!["a".into(), "b".into()], vec!["O".into()]);
-        let err = other.init::<Flex>(&Default::default()).load_burnpack(bytes).unwrap_err();
+        let err = other
+            .init::<Flex>(&Default::default())
+            .load_burnpack(bytes)
+            .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("encoder.layers.2") || msg.contains("token_head"), "{msg}");
+        assert!(
+            msg.contains("encoder.layers.2") || msg.contains("token_head"),
+            "{msg}"
+        );
     }
 }
