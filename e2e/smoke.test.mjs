@@ -58,6 +58,7 @@ async function runPage({ webgpu, query = '' }) {
       load_ms: await ms(page, 't-load'),
       first_inference_ms: await ms(page, 't-first'),
       warm_inference_ms_median: warm[Math.floor(warm.length / 2)],
+      last_click_to_result_ms: await ms(page, 't-round-trip'),
     };
     await page.screenshot({ path: join(OUT, `smoke-${webgpu ? 'webgpu' : 'cpu'}.png`), fullPage: true });
     assert.deepEqual(errors, [], 'no uncaught errors in the page');
@@ -106,6 +107,31 @@ test('bad input: empty and over-long text give clear messages, no crash', async 
     const sim = Number.parseFloat(await page.getByTestId('similarity').getAttribute('data-value'));
     assert.ok(Number.isFinite(sim));
     assert.equal(await page.locator('script:not([src])').filter({ hasText: 'alert(1)' }).count(), 0);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('inference runs in a Web Worker: the page keeps answering while it computes', async () => {
+  const { page, browser } = await runPage({ webgpu: false });
+  try {
+    const workers = page.workers().map((w) => w.url());
+    assert.ok(workers.some((u) => /glassbox-worker/.test(u)), `inference worker running: ${workers}`);
+    // Two 256-wordpiece inputs on the wasm CPU backend: a forward pass long enough that a
+    // model on the page's own thread would leave no room for the probes below.
+    const long = Array.from({ length: 600 }, (_, i) => `token${i % 89}`).join(' ');
+    await page.getByTestId('text-a').fill(long);
+    await page.getByTestId('text-b').fill(long.split(' ').reverse().join(' '));
+    await page.getByTestId('run').click();
+    let answeredWhileRunning = 0;
+    for (;;) {
+      const s = await page.evaluate(() => document.querySelector('[data-testid=status]').textContent);
+      if (!/Running/.test(s)) break;
+      answeredWhileRunning += 1;
+    }
+    await page.getByTestId('status').filter({ hasText: /Done/ }).waitFor({ timeout: LOAD_TIMEOUT });
+    assert.ok(answeredWhileRunning >= 3,
+      `the page answered only ${answeredWhileRunning} times during inference: it was blocked`);
   } finally {
     await browser.close();
   }

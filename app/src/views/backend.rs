@@ -19,6 +19,7 @@ pub fn BackendPanel(
     view! {
         <section class="panel backend">
             <h2>"Backend"</h2>
+            <p class="where">"The model runs in a Web Worker, so the page stays responsive while it computes."</p>
             <p data-testid="backend" class="backend-name">{move || backend.get()}</p>
             {move || fallback.get().map(|r| view! {
                 <p class="note" data-testid="fallback-reason">"Not using WebGPU: " {r}</p>
@@ -30,6 +31,7 @@ pub fn BackendPanel(
                 <dt>"model load"</dt><dd data-testid="t-load">{move || ms(timings.get().load_ms)}</dd>
                 <dt>"first inference"</dt><dd data-testid="t-first">{move || ms(timings.get().first_forward_ms)}</dd>
                 <dt>"last inference"</dt><dd data-testid="t-last">{move || ms(timings.get().last_forward_ms)}</dd>
+                <dt>"click to result"</dt><dd data-testid="t-round-trip">{move || ms(timings.get().last_round_trip_ms)}</dd>
             </dl>
         </section>
     }

@@ -4,7 +4,10 @@ use glassbox_model::readout::cosine;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{engine, now_ms, Timings};
+use super::Timings;
+use crate::client::call;
+use crate::now_ms;
+use crate::protocol::{Reply, Request};
 
 #[component]
 pub fn Compare(
@@ -19,50 +22,46 @@ pub fn Compare(
     let busy = RwSignal::new(false);
 
     let run = move |_| {
-        let Some(engine) = engine() else { return };
         busy.set(true);
         similarity.set(None);
         warnings.set(vec![]);
         status.set("Running…".into());
+        let names = ["Sentence A", "Sentence B"];
+        let texts = vec![text_a.get_untracked(), text_b.get_untracked()];
         spawn_local(async move {
-            // Let the browser paint "Running…" before the (possibly CPU-bound) forward pass.
-            gloo_timers::future::TimeoutFuture::new(0).await;
-            let mut notes = vec![];
-            let mut items = vec![];
-            for (name, text) in [
-                ("Sentence A", text_a.get_untracked()),
-                ("Sentence B", text_b.get_untracked()),
-            ] {
-                match engine.tokenize(&text) {
-                    Ok(t) => {
-                        if let Some(tr) = &t.truncation {
-                            notes.push(format!("{name}: {}", tr.message()));
-                        }
-                        items.push(t);
-                    }
-                    Err(e) => notes.push(format!("{name}: {e}")),
-                }
-            }
-            if items.len() < 2 {
-                status.set("Nothing to compare: enter two non-empty sentences.".into());
-                warnings.set(notes);
-                busy.set(false);
-                return;
-            }
             let t0 = now_ms();
-            match engine.run(items).await {
-                Ok(results) => {
-                    let dt = now_ms() - t0;
-                    timings.update(|t| {
-                        t.first_forward_ms.get_or_insert(dt);
-                        t.last_forward_ms = Some(dt);
-                    });
-                    similarity.set(Some(cosine(&results[0].embedding, &results[1].embedding)));
-                    status.set(format!("Done in {dt:.0} ms."));
+            match call(Request::Run { texts }).await {
+                Reply::Ran(out) => {
+                    let mut notes = vec![];
+                    let mut embeddings = vec![];
+                    for (name, s) in names.iter().zip(out.sentences) {
+                        match s {
+                            Ok(s) => {
+                                if let Some(t) = s.truncation {
+                                    notes.push(format!("{name}: {t}"));
+                                }
+                                embeddings.push(s.embedding);
+                            }
+                            Err(e) => notes.push(format!("{name}: {e}")),
+                        }
+                    }
+                    if embeddings.len() < 2 {
+                        status.set("Nothing to compare: enter two non-empty sentences.".into());
+                    } else {
+                        let dt = out.forward_ms;
+                        timings.update(|t| {
+                            t.first_forward_ms.get_or_insert(dt);
+                            t.last_forward_ms = Some(dt);
+                            t.last_round_trip_ms = Some(now_ms() - t0);
+                        });
+                        similarity.set(Some(cosine(&embeddings[0], &embeddings[1])));
+                        status.set(format!("Done in {dt:.0} ms."));
+                    }
+                    warnings.set(notes);
                 }
-                Err(e) => status.set(format!("Inference failed: {e}")),
+                Reply::Failed(e) => status.set(format!("Inference failed: {e}")),
+                Reply::Loaded(_) => status.set("Inference failed: unexpected reply".into()),
             }
-            warnings.set(notes);
             busy.set(false);
         });
     };

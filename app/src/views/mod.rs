@@ -1,32 +1,15 @@
-//! The page. One file per panel; `App` owns the state and hands signals down.
+//! The page. One file per panel; `App` owns the state and hands signals down. The model
+//! itself lives in the inference worker (`crate::client`), never on this thread.
 
 mod backend;
 mod compare;
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::engine::{locate_bundle, Engine};
-
-thread_local! {
-    /// The loaded model. Not `Send` (it holds wasm-only GPU handles), so it lives beside
-    /// the reactive graph rather than inside a signal.
-    static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
-}
-
-pub fn engine() -> Option<Rc<Engine>> {
-    ENGINE.with(|e| e.borrow().clone())
-}
-
-pub fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or(0.0)
-}
+use crate::client::call;
+use crate::now_ms;
+use crate::protocol::{Reply, Request};
 
 /// `?key=value` from the page URL.
 pub fn query_param(key: &str) -> Option<String> {
@@ -35,11 +18,28 @@ pub fn query_param(key: &str) -> Option<String> {
     params.get(key)
 }
 
+/// `path` resolved against the page, so the worker (whose own URL differs) fetches the same file.
+fn absolute(path: &str) -> String {
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .unwrap_or_default();
+    web_sys::Url::new_with_base(path, &base)
+        .map(|u| u.href())
+        .unwrap_or_else(|_| path.to_string())
+}
+
 #[derive(Clone, Default, Debug)]
 pub struct Timings {
     pub load_ms: Option<f64>,
     pub first_forward_ms: Option<f64>,
     pub last_forward_ms: Option<f64>,
+    /// Click to result on this thread: the forward pass plus the trip to the worker.
+    pub last_round_trip_ms: Option<f64>,
+}
+
+pub fn mount() {
+    leptos::mount::mount_to_body(App);
 }
 
 #[component]
@@ -54,34 +54,34 @@ pub fn App() -> impl IntoView {
     spawn_local(async move {
         let t0 = now_ms();
         let candidates = match query_param("model") {
-            Some(m) => vec![if m.ends_with('/') { m } else { format!("{m}/") }],
-            None => vec!["models/default/".to_string(), "models/base/".to_string()],
+            Some(m) => vec![absolute(&if m.ends_with('/') {
+                m
+            } else {
+                format!("{m}/")
+            })],
+            None => vec![absolute("models/default/"), absolute("models/base/")],
         };
         let force_cpu = query_param("backend").as_deref() == Some("cpu");
-        let loaded = match locate_bundle(&candidates).await {
-            Ok((base, manifest)) => {
-                status.set(format!("Downloading and verifying {base}…"));
-                Engine::load(&base, manifest, force_cpu).await
-            }
-            Err(e) => Err(e),
-        };
-        match loaded {
-            Ok((engine, reason)) => {
-                backend.set(engine.backend_label());
-                fallback.set(reason);
-                heads_trained.set(match &engine {
-                    Engine::Gpu { bundle, .. } => bundle.manifest.heads_trained,
-                    Engine::Cpu { bundle } => bundle.manifest.heads_trained,
-                });
-                ENGINE.with(|e| *e.borrow_mut() = Some(Rc::new(engine)));
+        status.set("Downloading and verifying the model…".into());
+        match call(Request::Load {
+            candidates,
+            force_cpu,
+        })
+        .await
+        {
+            Reply::Loaded(info) => {
+                backend.set(info.backend);
+                fallback.set(info.fallback_reason);
+                heads_trained.set(info.heads_trained);
                 timings.update(|t| t.load_ms = Some(now_ms() - t0));
-                status.set("Ready.".into());
+                status.set(format!("Ready: {} from {}.", info.model_name, info.base));
                 ready.set(true);
             }
-            Err(e) => {
+            Reply::Failed(e) => {
                 backend.set("none".into());
                 status.set(format!("Could not load the model: {e}"));
             }
+            Reply::Ran(_) => status.set("Could not load the model: unexpected reply".into()),
         }
     });
 

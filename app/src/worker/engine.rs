@@ -1,8 +1,9 @@
 //! Loading a bundle and running it on whichever backend the browser offers.
 //!
 //! burn-wgpu panics when no adapter exists and the wasm module is unusable afterwards, so
-//! WebGPU is probed from JS first (`navigator.gpu.requestAdapter()`) and the CPU backend is
-//! chosen when that yields nothing. Every read-back is async: a sync read panics on WebGPU.
+//! WebGPU is probed first (`navigator.gpu.requestAdapter()`, from the worker's own navigator)
+//! and the CPU backend is chosen when that yields nothing. Every read-back is async: a sync
+//! read panics on WebGPU.
 
 use burn::backend::wgpu::{
     graphics::AutoGraphicsApi, init_setup_async, RuntimeOptions, WgpuDevice,
@@ -10,31 +11,34 @@ use burn::backend::wgpu::{
 use burn::backend::{Flex, Wgpu};
 use burn::prelude::*;
 use glassbox_model::bundle::{load_bundle, LoadedBundle, Manifest, MANIFEST, TOKENIZER, WEIGHTS};
-use glassbox_model::readout::{BatchData, SentenceResult};
+use glassbox_model::readout::BatchData;
 use glassbox_model::Tokenized;
+use js_sys::Reflect;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+
+use crate::now_ms;
+use crate::protocol::{LoadInfo, RunOutput, SentenceOut};
 
 pub enum Engine {
     Gpu {
         bundle: LoadedBundle<Wgpu>,
         device: WgpuDevice,
-        adapter: String,
     },
     Cpu {
         bundle: LoadedBundle<Flex>,
     },
 }
 
-/// Why WebGPU is not used, when it is not.
-pub async fn probe_webgpu() -> Result<(), String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let nav = window.navigator();
-    let gpu = js_sys::Reflect::get(&nav, &"gpu".into()).map_err(|_| "navigator.gpu unreadable")?;
+/// `Ok` when WebGPU has an adapter, otherwise why not.
+async fn probe_webgpu() -> Result<(), String> {
+    let nav = Reflect::get(&js_sys::global(), &"navigator".into())
+        .map_err(|_| "navigator is unreadable")?;
+    let gpu = Reflect::get(&nav, &"gpu".into()).map_err(|_| "navigator.gpu is unreadable")?;
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser does not expose WebGPU (navigator.gpu is missing)".into());
     }
-    let request = js_sys::Reflect::get(&gpu, &"requestAdapter".into())
+    let request = Reflect::get(&gpu, &"requestAdapter".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .ok_or("navigator.gpu.requestAdapter is not a function")?;
@@ -65,8 +69,8 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("reading {url}: {e}"))
 }
 
-/// Finds the first of `candidates` (base URLs ending in `/`) that serves a manifest.
-pub async fn locate_bundle(candidates: &[String]) -> Result<(String, Vec<u8>), String> {
+/// The first of `candidates` that serves a manifest, with that manifest's bytes.
+async fn locate_bundle(candidates: &[String]) -> Result<(String, Vec<u8>), String> {
     let mut tried = Vec::new();
     for base in candidates {
         match fetch_bytes(&format!("{base}{MANIFEST}")).await {
@@ -79,12 +83,13 @@ pub async fn locate_bundle(candidates: &[String]) -> Result<(String, Vec<u8>), S
 
 impl Engine {
     pub async fn load(
-        base: &str,
-        manifest: Vec<u8>,
+        candidates: &[String],
         force_cpu: bool,
-    ) -> Result<(Engine, Option<String>), String> {
+    ) -> Result<(Engine, LoadInfo), String> {
+        let t0 = now_ms();
+        let (base, manifest) = locate_bundle(candidates).await?;
         // Parse first so a broken manifest is reported before 90 MB are downloaded.
-        Manifest::from_json(&manifest).map_err(|e| e.to_string())?;
+        let parsed = Manifest::from_json(&manifest).map_err(|e| e.to_string())?;
         let weights = fetch_bytes(&format!("{base}{WEIGHTS}")).await?;
         let tokenizer = fetch_bytes(&format!("{base}{TOKENIZER}")).await?;
         let fallback_reason = if force_cpu {
@@ -92,52 +97,70 @@ impl Engine {
         } else {
             probe_webgpu().await.err()
         };
-        if fallback_reason.is_none() {
+        let mut info = LoadInfo {
+            backend: String::new(),
+            on_gpu: fallback_reason.is_none(),
+            fallback_reason,
+            model_name: format!("{} {}", parsed.name, parsed.version),
+            base: base.clone(),
+            heads_trained: parsed.heads_trained,
+            load_ms: 0.0,
+        };
+        let engine = if info.on_gpu {
             let device = WgpuDevice::DefaultDevice;
             let setup =
                 init_setup_async::<AutoGraphicsApi>(&device, RuntimeOptions::default()).await;
-            let info = setup.adapter.get_info();
-            let adapter = if info.name.is_empty() {
-                format!("{:?}", info.backend)
+            let a = setup.adapter.get_info();
+            let adapter = if a.name.is_empty() {
+                format!("{:?}", a.backend)
             } else {
-                format!("{} ({:?})", info.name, info.backend)
+                format!("{} ({:?})", a.name, a.backend)
             };
+            info.backend = format!("WebGPU — burn-wgpu on {adapter}");
             let bundle = load_bundle::<Wgpu>(&manifest, weights, &tokenizer, &device)
                 .map_err(|e| e.to_string())?;
-            return Ok((
-                Engine::Gpu {
-                    bundle,
-                    device,
-                    adapter,
-                },
-                None,
-            ));
-        }
-        let bundle = load_bundle::<Flex>(&manifest, weights, &tokenizer, &Default::default())
-            .map_err(|e| e.to_string())?;
-        Ok((Engine::Cpu { bundle }, fallback_reason))
+            Engine::Gpu { bundle, device }
+        } else {
+            info.backend = "CPU — burn-flex in wasm (SIMD128)".to_string();
+            let bundle = load_bundle::<Flex>(&manifest, weights, &tokenizer, &Default::default())
+                .map_err(|e| e.to_string())?;
+            Engine::Cpu { bundle }
+        };
+        info.load_ms = now_ms() - t0;
+        Ok((engine, info))
     }
 
-    pub fn backend_label(&self) -> String {
-        match self {
-            Engine::Gpu { adapter, .. } => format!("WebGPU — burn-wgpu on {adapter}"),
-            Engine::Cpu { .. } => "CPU — burn-flex in wasm (SIMD128)".to_string(),
-        }
-    }
-
-    pub fn tokenize(&self, text: &str) -> Result<Tokenized, String> {
-        let tok = match self {
+    /// Encodes every text (reporting empty ones and truncation per text) and runs the rest
+    /// as one padded batch.
+    pub async fn run(&self, texts: &[String]) -> Result<RunOutput, String> {
+        let tokenizer = match self {
             Engine::Gpu { bundle, .. } => &bundle.tokenizer,
             Engine::Cpu { bundle } => &bundle.tokenizer,
         };
-        tok.encode(text).map_err(|e| e.to_string())
-    }
-
-    pub async fn run(&self, items: Vec<Tokenized>) -> Result<Vec<SentenceResult>, String> {
-        match self {
-            Engine::Gpu { bundle, device, .. } => run_on(bundle, items, device).await,
-            Engine::Cpu { bundle } => run_on(bundle, items, &Default::default()).await,
-        }
+        let encoded: Vec<Result<Tokenized, String>> = texts
+            .iter()
+            .map(|t| tokenizer.encode(t).map_err(|e| e.to_string()))
+            .collect();
+        let items: Vec<Tokenized> = encoded.iter().filter_map(|e| e.clone().ok()).collect();
+        let t0 = now_ms();
+        let mut outs = if items.is_empty() {
+            vec![]
+        } else {
+            match self {
+                Engine::Gpu { bundle, device } => run_on(bundle, items, device).await?,
+                Engine::Cpu { bundle } => run_on(bundle, items, &Default::default()).await?,
+            }
+        };
+        let forward_ms = now_ms() - t0;
+        outs.reverse();
+        let sentences = encoded
+            .into_iter()
+            .map(|e| e.map(|_| outs.pop().expect("one result per encoded text")))
+            .collect();
+        Ok(RunOutput {
+            sentences,
+            forward_ms,
+        })
     }
 }
 
@@ -154,25 +177,31 @@ async fn run_on<B: Backend>(
     bundle: &LoadedBundle<B>,
     items: Vec<Tokenized>,
     device: &B::Device,
-) -> Result<Vec<SentenceResult>, String> {
+) -> Result<Vec<SentenceOut>, String> {
     let o = bundle
         .model
         .forward_texts(&bundle.tokenizer, &items, device);
     let [batch, len, hidden] = o.hidden.dims();
     let heads = o.attentions.first().map(|a| a.dims()[1]).unwrap_or(0);
-    let mut attentions = Vec::with_capacity(o.attentions.len());
-    for a in o.attentions {
-        attentions.push(read(a).await?);
-    }
     let data = BatchData {
         batch,
         len,
         heads,
         hidden,
         embedding: read(o.embedding).await?,
-        attentions,
+        // The smoke page shows no attention yet; reading 6 layers back would only cost time.
+        attentions: vec![],
         sentence_logits: read(o.sentence_logits).await?,
         token_logits: read(o.token_logits).await?,
     };
-    Ok(data.split(items))
+    Ok(data
+        .split(items)
+        .into_iter()
+        .map(|r| SentenceOut {
+            tokens: r.tokenized.tokens.clone(),
+            truncation: r.tokenized.truncation.as_ref().map(|t| t.message()),
+            embedding: r.embedding,
+            sentence_probs: r.sentence_probs,
+        })
+        .collect())
 }
