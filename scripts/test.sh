@@ -10,8 +10,9 @@ cargo fmt --all --check
 cargo clippy --all-targets -q -- -D warnings
 cargo clippy -q -p glassbox-app --target wasm32-unknown-unknown -- -D warnings
 
-echo "== native tests (model unit tests, CLI, parity with the numpy reference on cpu and wgpu)"
-cargo test -p glassbox-model -p glassbox-trainer
+echo "== native tests (model unit tests, CLI, tokenizer, parity with the numpy reference on cpu and wgpu)"
+# --release shares the build with the CLI that fetch and the e2e tests use (one compile of burn).
+cargo test --release -p glassbox-model -p glassbox-trainer
 
 echo "== browser build + e2e"
 scripts/build-web.sh

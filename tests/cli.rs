@@ -385,3 +385,30 @@ fn checkpoint_with_foreign_keys_is_refused_by_name() {
     assert!(err.contains("kee"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn wgpu_without_any_adapter_is_a_clear_error() {
+    // An ICD list naming no driver hides every Vulkan implementation (lavapipe included).
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .current_dir(common::root())
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .args([
+            "embed",
+            "--backend",
+            "wgpu",
+            "--model",
+            &model_arg(),
+            "--json",
+            "hi",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no usable GPU adapter") && err.contains("--backend cpu"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -166,7 +166,7 @@ fn cpu_matches_reference() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_matches_reference() {
-    let device = glassbox_trainer::backend::init_wgpu();
+    let device = glassbox_trainer::backend::init_wgpu().expect("wgpu adapter (lavapipe in CI)");
     let results = ours::<burn::backend::Wgpu>(&device);
     check_against_reference(&results, "wgpu");
     check_published_similarity(&results, "wgpu");

@@ -36,7 +36,7 @@ macro_rules! with_backend {
                 #[cfg(feature = "wgpu")]
                 {
                     type $B = $crate::backend::Gpu;
-                    let $device = $crate::backend::init_wgpu();
+                    let $device = $crate::backend::init_wgpu()?;
                     $body
                 }
                 #[cfg(not(feature = "wgpu"))]
@@ -62,18 +62,42 @@ macro_rules! with_backend {
 
 /// Initialises the default wgpu device once and says which adapter it got, so a user on a
 /// software rasteriser (lavapipe) knows why it is slow.
+///
+/// burn panics when no adapter exists (no Vulkan driver, no GPU); that panic is caught and
+/// turned into an error that says what to install.
 #[cfg(feature = "wgpu")]
-pub fn init_wgpu() -> burn::backend::wgpu::WgpuDevice {
+pub fn init_wgpu() -> anyhow::Result<burn::backend::wgpu::WgpuDevice> {
     use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup, RuntimeOptions, WgpuDevice};
     use std::sync::OnceLock;
-    static ADAPTER: OnceLock<String> = OnceLock::new();
+    static ADAPTER: OnceLock<Result<String, String>> = OnceLock::new();
     let device = WgpuDevice::DefaultDevice;
-    ADAPTER.get_or_init(|| {
-        let setup = init_setup::<AutoGraphicsApi>(&device, RuntimeOptions::default());
-        let info = setup.adapter.get_info();
-        let name = format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type);
-        eprintln!("wgpu adapter: {name}");
-        name
+    let adapter = ADAPTER.get_or_init(|| {
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let setup = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            init_setup::<AutoGraphicsApi>(&device, RuntimeOptions::default())
+        }));
+        std::panic::set_hook(quiet);
+        match setup {
+            Ok(setup) => {
+                let info = setup.adapter.get_info();
+                let name = format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type);
+                eprintln!("wgpu adapter: {name}");
+                Ok(name)
+            }
+            Err(panic) => Err(panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown error".into())),
+        }
     });
-    device
+    match adapter {
+        Ok(_) => Ok(device),
+        Err(why) => anyhow::bail!(
+            "the wgpu backend found no usable GPU adapter ({why}); install a Vulkan driver \
+             (Debian: `apt-get install mesa-vulkan-drivers` for the CPU-only lavapipe) or use \
+             `--backend cpu`"
+        ),
+    }
 }
