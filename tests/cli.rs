@@ -104,10 +104,10 @@ fn similarity_table_is_symmetric_with_unit_diagonal() {
                 .collect()
         })
         .collect();
-    for i in 0..3 {
-        assert!((c[i][i] - 1.0).abs() < 1e-5);
-        for j in 0..3 {
-            assert!((c[i][j] - c[j][i]).abs() < 1e-6);
+    for (i, row) in c.iter().enumerate() {
+        assert!((row[i] - 1.0).abs() < 1e-5);
+        for (j, x) in row.iter().enumerate() {
+            assert!((x - c[j][i]).abs() < 1e-6);
         }
     }
     assert!(
@@ -344,7 +344,7 @@ fn rename_tensor(src: &Path, dst: &Path, from: &str, to: &str) {
     let t = header.remove(&key).unwrap();
     header.insert(key.replace(from, to), t);
     let mut h = serde_json::to_vec(&header).unwrap();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();

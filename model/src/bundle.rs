@@ -108,20 +108,6 @@ impl Manifest {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sha256_of_known_input() {
-        // FIPS 180-2 test vector.
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-}
-
 /// A bundle whose every file has been checked and loaded.
 pub struct LoadedBundle<B: burn::prelude::Backend> {
     pub model: crate::Glassbox<B>,
@@ -147,4 +133,18 @@ pub fn load_bundle<B: burn::prelude::Backend>(
         tokenizer,
         manifest,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_known_input() {
+        // FIPS 180-2 test vector.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 }

@@ -92,7 +92,7 @@ impl BertConfig {
                 hf.position_embedding_type
             )));
         }
-        if hf.num_attention_heads == 0 || hf.hidden_size % hf.num_attention_heads != 0 {
+        if hf.num_attention_heads == 0 || !hf.hidden_size.is_multiple_of(hf.num_attention_heads) {
             return Err(ModelError::Config(format!(
                 "hidden_size {} is not divisible by num_attention_heads {}",
                 hf.hidden_size, hf.num_attention_heads

@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod checkpoint;
 pub mod config;
+pub mod decode;
 pub mod embeddings;
 pub mod encoder;
 pub mod error;

@@ -6,4 +6,5 @@ pub mod cli;
 pub mod export;
 pub mod fetch;
 pub mod load;
+pub mod metrics;
 pub mod run;
