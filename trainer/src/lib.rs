@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod data;
 pub mod export;
 pub mod fetch;
 pub mod load;

@@ -22,11 +22,11 @@ use crate::protocol::{LoadInfo, RunOutput, SentenceOut};
 
 pub enum Engine {
     Gpu {
-        bundle: LoadedBundle<Wgpu>,
+        bundle: Box<LoadedBundle<Wgpu>>,
         device: WgpuDevice,
     },
     Cpu {
-        bundle: LoadedBundle<Flex>,
+        bundle: Box<LoadedBundle<Flex>>,
     },
 }
 
@@ -119,12 +119,17 @@ impl Engine {
             info.backend = format!("WebGPU — burn-wgpu on {adapter}");
             let bundle = load_bundle::<Wgpu>(&manifest, weights, &tokenizer, &device)
                 .map_err(|e| e.to_string())?;
-            Engine::Gpu { bundle, device }
+            Engine::Gpu {
+                bundle: Box::new(bundle),
+                device,
+            }
         } else {
             info.backend = "CPU — burn-flex in wasm (SIMD128)".to_string();
             let bundle = load_bundle::<Flex>(&manifest, weights, &tokenizer, &Default::default())
                 .map_err(|e| e.to_string())?;
-            Engine::Cpu { bundle }
+            Engine::Cpu {
+                bundle: Box::new(bundle),
+            }
         };
         info.load_ms = now_ms() - t0;
         Ok((engine, info))
