@@ -91,7 +91,8 @@ mod tests {
         assert_eq!(r.per_type["PER"].f1, 1.0);
         assert_eq!(r.per_type["MISC"].f1, 0.0);
         assert_eq!(r.macro_avg.f1, 0.5);
-        assert!((r.token_accuracy - 9.0 / 10.0).abs() < 1e-12);
+        // Two of ten tags differ (positions 2 and 3 of the first sentence).
+        assert!((r.token_accuracy - 8.0 / 10.0).abs() < 1e-12);
     }
 
     #[test]
