@@ -1,8 +1,7 @@
 // Shared e2e plumbing: a static server for dist/, Chromium with or without WebGPU, and the
 // native CLI for the numbers the page must reproduce.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
@@ -54,12 +53,13 @@ export async function serveDist() {
   throw new Error('static server did not start');
 }
 
+// Playwright gives every launch a fresh temporary profile of its own (it refuses
+// --user-data-dir), so no state leaks from one test's browser into the next.
 export async function launch({ webgpu }) {
-  const userDir = mkdtempSync(join(tmpdir(), 'glassbox-chromium-'));
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: [...BASE_FLAGS, `--user-data-dir=${userDir}`, ...(webgpu ? WEBGPU_FLAGS : [])],
+    args: [...BASE_FLAGS, ...(webgpu ? WEBGPU_FLAGS : [])],
   });
 }
 

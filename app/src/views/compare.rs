@@ -87,7 +87,7 @@ pub fn Compare(
             </ul>
             <p class="similarity">"cosine similarity: "
                 <output data-testid="similarity"
-                    attr:data-value=move || similarity.get().map(|s| format!("{s:.9}")).unwrap_or_default()>
+                    data-value=move || similarity.get().map(|s| format!("{s:.9}")).unwrap_or_default()>
                     {move || similarity.get().map(|s| format!("{s:.4}")).unwrap_or_else(|| "—".into())}
                 </output>
             </p>
