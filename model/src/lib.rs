@@ -21,4 +21,4 @@ pub use checkpoint::LoadReport;
 pub use config::{BertConfig, GlassboxConfig};
 pub use error::ModelError;
 pub use model::{Glassbox, GlassboxOutput};
-pub use tokenize::{Batch, TextTokenizer, Tokenized};
+pub use tokenize::{pad_batch, Batch, TextTokenizer, Tokenized};

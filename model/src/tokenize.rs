@@ -152,26 +152,29 @@ impl TextTokenizer {
 
     /// Pads a batch to its longest member and builds the padding mask.
     pub fn batch<B: Backend>(&self, items: &[Tokenized], device: &B::Device) -> Batch<B> {
-        let len = items.iter().map(|t| t.ids.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(items.len() * len);
-        let mut mask = Vec::with_capacity(items.len() * len);
-        for t in items {
-            for i in 0..len {
-                let real = i < t.ids.len();
-                ids.push(if real {
-                    t.ids[i] as i64
-                } else {
-                    self.pad_id as i64
-                });
-                mask.push(!real);
-            }
+        let ids: Vec<&[u32]> = items.iter().map(|t| t.ids.as_slice()).collect();
+        pad_batch(&ids, self.pad_id, device)
+    }
+}
+
+/// Pads id sequences to the longest one with `pad_id` and marks the padding; shared by
+/// inference (tokenised texts) and training (pre-encoded examples).
+pub fn pad_batch<B: Backend>(rows: &[&[u32]], pad_id: u32, device: &B::Device) -> Batch<B> {
+    let len = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let mut ids = Vec::with_capacity(rows.len() * len);
+    let mut mask = Vec::with_capacity(rows.len() * len);
+    for r in rows {
+        for i in 0..len {
+            let real = i < r.len();
+            ids.push(if real { r[i] as i64 } else { pad_id as i64 });
+            mask.push(!real);
         }
-        let shape = [items.len(), len];
-        Batch {
-            input_ids: Tensor::from_data(TensorData::new(ids, shape), device),
-            pad_mask: Tensor::from_data(TensorData::new(mask, shape), device),
-            lengths: items.iter().map(|t| t.ids.len()).collect(),
-        }
+    }
+    let shape = [rows.len(), len];
+    Batch {
+        input_ids: Tensor::from_data(TensorData::new(ids, shape), device),
+        pad_mask: Tensor::from_data(TensorData::new(mask, shape), device),
+        lengths: rows.iter().map(|r| r.len()).collect(),
     }
 }
 

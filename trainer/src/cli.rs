@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use glassbox_model::readout::{cosine, SentenceResult};
 
@@ -73,6 +73,21 @@ enum Command {
         #[arg(long)]
         json: bool,
         text: String,
+    },
+    /// Fine-tune encoder and heads on the tasks of a TOML config; writes a run folder
+    /// (config copy, data report, splits, metrics.jsonl, checkpoints, best weights).
+    Train {
+        /// Task/training config (TOML). With --resume it may be left out: the run's copy is used.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Run folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Continue a stopped or killed run from its last checkpoint.
+        #[arg(long)]
+        resume: bool,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
     },
     /// Write a bundle (manifest + Burnpack weights + tokenizer) from a model directory.
     Export {
@@ -153,6 +168,31 @@ pub fn main() -> Result<()> {
             );
             Ok(())
         }
+        Command::Train {
+            config,
+            out,
+            resume,
+            backend,
+        } => {
+            let cfg = train_config(config.as_deref(), &out, resume)?;
+            let outcome = with_backend!(backend, |B, device| {
+                crate::train::train::<burn::backend::Autodiff<B>>(&cfg, &out, resume, &device)?
+            });
+            let best = outcome
+                .state
+                .best
+                .as_ref()
+                .map(|b| format!("best dev score {:.4} at step {}", b.score, b.step))
+                .unwrap_or_default();
+            eprintln!(
+                "run {} finished at step {} ({:.0} s, {} sentences); {best}",
+                outcome.run.display(),
+                outcome.state.step,
+                outcome.state.elapsed_s,
+                outcome.state.sentences
+            );
+            Ok(())
+        }
         Command::Export { model, out, seed } => {
             let manifest = with_backend!(model.backend, |B, device| {
                 crate::export::export_bundle::<B>(&model.model, &out, seed, &device)?
@@ -164,6 +204,35 @@ pub fn main() -> Result<()> {
                 manifest.heads_trained
             );
             Ok(())
+        }
+    }
+}
+
+/// The config of a new run, or of the run being resumed (which must match `--config` if
+/// both are given: a resumed run with other settings would not be the same run).
+fn train_config(
+    config: Option<&std::path::Path>,
+    out: &std::path::Path,
+    resume: bool,
+) -> Result<crate::config::TrainConfig> {
+    use crate::config::TrainConfig;
+    let saved = out.join(crate::train::CONFIG_COPY);
+    match (config, resume) {
+        (None, false) => bail!("--config FILE is required for a new run"),
+        (Some(c), false) => TrainConfig::load(c),
+        (c, true) => {
+            let run_cfg = TrainConfig::load(&saved)
+                .with_context(|| format!("--resume: {} is not a run folder", out.display()))?;
+            if let Some(c) = c {
+                if TrainConfig::load(c)? != run_cfg {
+                    bail!(
+                        "--config {} differs from the run's own {}; a resumed run keeps its configuration",
+                        c.display(),
+                        saved.display()
+                    );
+                }
+            }
+            Ok(run_cfg)
         }
     }
 }

@@ -3,9 +3,12 @@
 
 pub mod backend;
 pub mod cli;
+pub mod config;
 pub mod data;
+pub mod eval;
 pub mod export;
 pub mod fetch;
 pub mod load;
 pub mod metrics;
 pub mod run;
+pub mod train;

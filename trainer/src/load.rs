@@ -94,3 +94,49 @@ pub fn load_dir<B: Backend>(dir: &Path, device: &B::Device) -> Result<Loaded<B>>
         heads_trained: false,
     })
 }
+
+/// A model ready for fine-tuning: the base encoder from `dir` (Hugging Face checkpoint or a
+/// glassbox bundle with the same label sets) and heads for the given labels.
+pub fn load_for_training<B: Backend>(
+    dir: &Path,
+    sentence_labels: Vec<String>,
+    token_labels: Vec<String>,
+    head_dropout: f64,
+    max_seq_len: usize,
+    device: &B::Device,
+) -> Result<(Glassbox<B>, TextTokenizer, GlassboxConfig)> {
+    if dir.join(bundle::MANIFEST).is_file() {
+        let loaded = load_dir::<B>(dir, device)?;
+        if loaded.config.sentence_labels != sentence_labels
+            || loaded.config.token_labels != token_labels
+        {
+            bail!(
+                "bundle {} has labels {:?} / {:?}, the tasks need {:?} / {:?}",
+                dir.display(),
+                loaded.config.sentence_labels,
+                loaded.config.token_labels,
+                sentence_labels,
+                token_labels
+            );
+        }
+        let tok = TextTokenizer::from_bytes(&read(&dir.join(bundle::TOKENIZER))?, max_seq_len)?;
+        return Ok((loaded.model, tok, loaded.config));
+    }
+    let cfg_path = dir.join("config.json");
+    if !cfg_path.is_file() {
+        bail!(
+            "base model {} is neither a glassbox bundle nor a Hugging Face checkpoint (run `glassbox fetch` for the default)",
+            dir.display()
+        );
+    }
+    let bert = BertConfig::from_hf_json(&read(&cfg_path)?)
+        .with_context(|| format!("reading {}", cfg_path.display()))?;
+    let config =
+        GlassboxConfig::new(bert, sentence_labels, token_labels).with_head_dropout(head_dropout);
+    let (model, _report) = config
+        .init::<B>(device)
+        .load_hf_safetensors(read(&dir.join("model.safetensors"))?)
+        .with_context(|| format!("loading {}", dir.join("model.safetensors").display()))?;
+    let tok = TextTokenizer::from_bytes(&read(&dir.join("tokenizer.json"))?, max_seq_len)?;
+    Ok((model, tok, config))
+}

@@ -62,10 +62,14 @@ pub fn parse_csv(
         let confidence = match ci {
             None => None,
             Some(i) => {
+                // An empty confidence means "not rated", not an error.
                 let raw = field(i);
-                Some(raw.trim().parse::<f64>().map_err(|_| {
-                    err(source, line, format!("confidence {raw:?} is not a number"))
-                })?)
+                match raw.trim() {
+                    "" => None,
+                    v => Some(v.parse::<f64>().map_err(|_| {
+                        err(source, line, format!("confidence {raw:?} is not a number"))
+                    })?),
+                }
             }
         };
         out.push(SentenceExample {

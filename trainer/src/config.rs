@@ -1,0 +1,314 @@
+//! The training configuration: one TOML file declares the tasks (files, formats, label sets),
+//! the splits and every training choice, so a run folder's copy of it is the whole recipe.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Every random choice (splits, data order, task sampling, dropout, head init) derives
+    /// from this seed.
+    #[serde(default = "d_seed")]
+    pub seed: u64,
+    /// Hugging Face BERT checkpoint directory (or a glassbox bundle) to start from.
+    #[serde(default = "d_base")]
+    pub base_model: PathBuf,
+    /// Longest training input in wordpieces, [CLS]/[SEP] included; longer inputs are cut and
+    /// counted in the run's data report.
+    #[serde(default = "d_max_len")]
+    pub max_seq_len: usize,
+    #[serde(default)]
+    pub split: SplitConfig,
+    pub tasks: Vec<TaskConfig>,
+    #[serde(default)]
+    pub train: TrainParams,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    #[serde(default = "d_frac")]
+    pub dev: f64,
+    #[serde(default = "d_frac")]
+    pub test: f64,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self {
+            dev: d_frac(),
+            test: d_frac(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// One label per text (the sentence head).
+    Sentence,
+    /// One BIO tag per token (the token head).
+    Token,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Csv,
+    Jsonl,
+    Conll,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    pub name: String,
+    pub kind: TaskKind,
+    pub file: PathBuf,
+    /// Defaults from the file extension (`.csv`, `.jsonl`, anything else: CoNLL).
+    #[serde(default)]
+    pub format: Option<Format>,
+    #[serde(default = "d_text")]
+    pub text_column: String,
+    #[serde(default = "d_label")]
+    pub label_column: String,
+    #[serde(default)]
+    pub confidence_column: Option<String>,
+    /// Sentence classes, or entity types for a token task (B-/I- tags are derived). Order is
+    /// logit order; when absent, taken from the data (sorted classes / first-seen types).
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+    /// Repair/remove mojibake in tweet text and drop exact duplicates (sentence tasks).
+    #[serde(default)]
+    pub clean: bool,
+    /// Drop examples whose confidence is below this value.
+    #[serde(default)]
+    pub min_confidence: Option<f64>,
+    /// Weight each example's loss by its confidence.
+    #[serde(default)]
+    pub weight_by_confidence: bool,
+    /// Use at most this many training examples (a seeded, stratified subsample); dev and test
+    /// stay whole so metrics remain comparable.
+    #[serde(default)]
+    pub max_train_examples: Option<usize>,
+    #[serde(default = "d_one")]
+    pub loss_weight: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// P(task) ∝ training examples.
+    Proportional,
+    /// P(task) ∝ examples^(1/temperature): T=1 is proportional, T→∞ uniform.
+    Temperature,
+    /// Tasks take turns.
+    RoundRobin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainParams {
+    /// Optimizer steps (each one batch of one task).
+    #[serde(default = "d_steps")]
+    pub steps: usize,
+    #[serde(default = "d_batch")]
+    pub batch_size: usize,
+    #[serde(default = "d_lr")]
+    pub lr: f64,
+    /// Fraction of `steps` spent warming the learning rate up from zero.
+    #[serde(default = "d_warmup")]
+    pub warmup_ratio: f64,
+    /// AdamW decoupled weight decay; never applied to biases and LayerNorm parameters.
+    #[serde(default = "d_wd")]
+    pub weight_decay: f64,
+    /// Global L2 norm the gradient is scaled down to (0 disables clipping).
+    #[serde(default = "d_one")]
+    pub clip_norm: f64,
+    #[serde(default = "d_sampling")]
+    pub sampling: Sampling,
+    #[serde(default = "d_temperature")]
+    pub temperature: f64,
+    #[serde(default = "d_head_dropout")]
+    pub head_dropout: f64,
+    /// Evaluate on dev (and keep the best weights) every this many steps.
+    #[serde(default = "d_eval_every")]
+    pub eval_every: usize,
+    /// Write a resumable checkpoint every this many steps.
+    #[serde(default = "d_ckpt_every")]
+    pub checkpoint_every: usize,
+    /// Stop when the dev score has not improved for this many evaluations (0: never).
+    #[serde(default = "d_patience")]
+    pub patience: usize,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        toml::from_str("").expect("defaults parse")
+    }
+}
+
+fn d_seed() -> u64 {
+    42
+}
+fn d_base() -> PathBuf {
+    PathBuf::from("assets/all-MiniLM-L6-v2")
+}
+fn d_max_len() -> usize {
+    64
+}
+fn d_frac() -> f64 {
+    0.1
+}
+fn d_text() -> String {
+    "text".into()
+}
+fn d_label() -> String {
+    "label".into()
+}
+fn d_one() -> f64 {
+    1.0
+}
+fn d_steps() -> usize {
+    1000
+}
+fn d_batch() -> usize {
+    32
+}
+fn d_lr() -> f64 {
+    5e-5
+}
+fn d_warmup() -> f64 {
+    0.06
+}
+fn d_wd() -> f64 {
+    0.01
+}
+fn d_sampling() -> Sampling {
+    Sampling::Temperature
+}
+fn d_temperature() -> f64 {
+    2.0
+}
+fn d_head_dropout() -> f64 {
+    0.1
+}
+fn d_eval_every() -> usize {
+    200
+}
+fn d_ckpt_every() -> usize {
+    50
+}
+fn d_patience() -> usize {
+    5
+}
+
+impl TrainConfig {
+    pub fn from_toml(text: &str, source: &Path) -> Result<Self> {
+        let c: TrainConfig =
+            toml::from_str(text).with_context(|| format!("config {}", source.display()))?;
+        c.validate()
+            .with_context(|| format!("config {}", source.display()))?;
+        Ok(c)
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Paths in the file are relative to the working directory, like every other path the
+    /// CLI takes.
+    pub fn validate(&self) -> Result<()> {
+        if self.tasks.is_empty() {
+            bail!("no [[tasks]]");
+        }
+        for kind in [TaskKind::Sentence, TaskKind::Token] {
+            if self.tasks.iter().filter(|t| t.kind == kind).count() > 1 {
+                bail!("the model has one {kind:?} head; declare at most one {kind:?} task");
+            }
+        }
+        let t = &self.train;
+        if t.batch_size == 0 || t.steps == 0 || t.eval_every == 0 || t.checkpoint_every == 0 {
+            bail!("train.steps, batch_size, eval_every and checkpoint_every must be ≥ 1");
+        }
+        if !(0.0..1.0).contains(&t.warmup_ratio) {
+            bail!("train.warmup_ratio must be in [0, 1)");
+        }
+        if !(t.lr > 0.0 && t.lr.is_finite()) {
+            bail!("train.lr must be a positive number");
+        }
+        if t.temperature <= 0.0 {
+            bail!("train.temperature must be positive");
+        }
+        if self.split.dev <= 0.0 || self.split.test < 0.0 || self.split.dev + self.split.test >= 1.0
+        {
+            bail!("split.dev must be > 0, split.test ≥ 0, and together < 1");
+        }
+        if self.max_seq_len < 8 {
+            bail!("max_seq_len must be at least 8");
+        }
+        Ok(())
+    }
+
+    pub fn task(&self, kind: TaskKind) -> Option<&TaskConfig> {
+        self.tasks.iter().find(|t| t.kind == kind)
+    }
+}
+
+impl TaskConfig {
+    pub fn format(&self) -> Format {
+        self.format
+            .unwrap_or_else(|| match self.file.extension().and_then(|e| e.to_str()) {
+                Some("csv") => Format::Csv,
+                Some("jsonl") => Format::Jsonl,
+                _ => Format::Conll,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [[tasks]]
+        name = "sentiment"
+        kind = "sentence"
+        file = "s.csv"
+        [[tasks]]
+        name = "ner"
+        kind = "token"
+        file = "n.conll"
+    "#;
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let c = TrainConfig::from_toml(MINIMAL, Path::new("c.toml")).unwrap();
+        assert_eq!(c.seed, 42);
+        assert_eq!(c.train.sampling, Sampling::Temperature);
+        assert_eq!(c.tasks[0].format(), Format::Csv);
+        assert_eq!(c.tasks[1].format(), Format::Conll);
+        assert_eq!(c.split.dev, 0.1);
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_the_file_named() {
+        let typo = MINIMAL.replace("kind = \"token\"", "kind = \"token\"\nlabel_colum = \"x\"");
+        let e = format!(
+            "{:#}",
+            TrainConfig::from_toml(&typo, Path::new("c.toml")).unwrap_err()
+        );
+        assert!(e.contains("c.toml") && e.contains("label_colum"), "{e}");
+        let two = MINIMAL.replace("kind = \"token\"", "kind = \"sentence\"");
+        let e = format!(
+            "{:#}",
+            TrainConfig::from_toml(&two, Path::new("c.toml")).unwrap_err()
+        );
+        assert!(e.contains("one Sentence head"), "{e}");
+    }
+}

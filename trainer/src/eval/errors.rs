@@ -1,0 +1,1 @@
+//! Error analysis (filled in below).

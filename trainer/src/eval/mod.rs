@@ -1,0 +1,206 @@
+//! Running a model over a split and scoring it. Training (dev scores), `glassbox eval` and
+//! cross-validation all go through [`evaluate`], so they report the same numbers.
+
+pub mod errors;
+
+use burn::prelude::*;
+use glassbox_model::{pad_batch, Glassbox};
+use serde::Serialize;
+
+use crate::config::TaskKind;
+use crate::data::encode::{word_tags, Encoded, Target};
+use crate::data::prepare::PreparedTask;
+use crate::metrics::classification::{class_scores, ClassReport};
+use crate::metrics::span::{span_scores, SpanReport};
+
+/// Logits of each item, row-major (`[classes]` for sentences, `[len × tags]` for tokens);
+/// batches are formed from items of similar length so little time goes into padding.
+pub fn logits<B: Backend>(
+    model: &Glassbox<B>,
+    items: &[&Encoded],
+    kind: TaskKind,
+    batch_size: usize,
+    pad_id: u32,
+    device: &B::Device,
+) -> Vec<Vec<f32>> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| items[i].ids.len());
+    let mut out = vec![Vec::new(); items.len()];
+    for chunk in order.chunks(batch_size.max(1)) {
+        let rows: Vec<&[u32]> = chunk.iter().map(|&i| items[i].ids.as_slice()).collect();
+        let batch = pad_batch::<B>(&rows, pad_id, device);
+        let o = model.forward(batch.input_ids, batch.pad_mask);
+        match kind {
+            TaskKind::Sentence => {
+                let [_, c] = o.sentence_logits.dims();
+                let v = o
+                    .sentence_logits
+                    .into_data()
+                    .convert::<f32>()
+                    .to_vec::<f32>()
+                    .unwrap();
+                for (k, &i) in chunk.iter().enumerate() {
+                    out[i] = v[k * c..(k + 1) * c].to_vec();
+                }
+            }
+            TaskKind::Token => {
+                let [_, len, t] = o.token_logits.dims();
+                let v = o
+                    .token_logits
+                    .into_data()
+                    .convert::<f32>()
+                    .to_vec::<f32>()
+                    .unwrap();
+                for (k, &i) in chunk.iter().enumerate() {
+                    let n = items[i].ids.len();
+                    out[i] = v[k * len * t..(k * len + n) * t].to_vec();
+                }
+            }
+        }
+    }
+    out
+}
+
+fn argmax_softmax(row: &[f32]) -> (usize, f32) {
+    let p = glassbox_model::readout::softmax(row);
+    let (i, &v) = p
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap_or((0, &0.0));
+    (i, v)
+}
+
+/// Predictions for the examples `idx` of one task, aligned with `idx`.
+#[derive(Debug, Clone)]
+pub enum Predictions {
+    Sentence {
+        gold: Vec<usize>,
+        pred: Vec<usize>,
+        /// Full class distribution per example.
+        probs: Vec<Vec<f32>>,
+    },
+    Token {
+        gold: Vec<Vec<String>>,
+        pred: Vec<Vec<String>>,
+        /// Probability of the predicted tag, per word.
+        confidence: Vec<Vec<f32>>,
+    },
+}
+
+pub fn predict<B: Backend>(
+    model: &Glassbox<B>,
+    task: &PreparedTask,
+    idx: &[usize],
+    batch_size: usize,
+    pad_id: u32,
+    device: &B::Device,
+) -> Predictions {
+    let items: Vec<&Encoded> = idx.iter().map(|&i| &task.encoded[i]).collect();
+    let rows = logits(model, &items, task.kind(), batch_size, pad_id, device);
+    match task.kind() {
+        TaskKind::Sentence => {
+            let mut gold = vec![];
+            let mut pred = vec![];
+            let mut probs = vec![];
+            for (e, r) in items.iter().zip(&rows) {
+                if let Target::Class(c) = e.target {
+                    gold.push(c);
+                }
+                pred.push(argmax_softmax(r).0);
+                probs.push(glassbox_model::readout::softmax(r));
+            }
+            Predictions::Sentence { gold, pred, probs }
+        }
+        TaskKind::Token => {
+            let tags = task.labels();
+            let crate::data::task::Examples::Token(examples) = &task.data.examples else {
+                unreachable!("token task holds token examples")
+            };
+            let mut gold = vec![];
+            let mut pred = vec![];
+            let mut confidence = vec![];
+            for ((e, r), &i) in items.iter().zip(&rows).zip(idx) {
+                let t = tags.len();
+                let (piece_pred, piece_p): (Vec<usize>, Vec<f32>) =
+                    r.chunks(t).map(argmax_softmax).unzip();
+                pred.push(word_tags(&e.first_piece, &piece_pred, tags));
+                confidence.push(
+                    e.first_piece
+                        .iter()
+                        .map(|p| p.map(|p| piece_p[p]).unwrap_or(0.0))
+                        .collect(),
+                );
+                gold.push(examples[i].tags.clone());
+            }
+            Predictions::Token {
+                gold,
+                pred,
+                confidence,
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskScores {
+    pub task: String,
+    pub split: String,
+    pub examples: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification: Option<ClassReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spans: Option<SpanReport>,
+}
+
+impl TaskScores {
+    /// The task's headline number: macro-F1 for sentences, span micro-F1 for entities.
+    pub fn headline(&self) -> (&'static str, f64) {
+        match (&self.classification, &self.spans) {
+            (Some(c), _) => ("macro_f1", c.macro_avg.f1),
+            (_, Some(s)) => ("span_micro_f1", s.micro.f1),
+            _ => ("none", 0.0),
+        }
+    }
+}
+
+pub fn score(task: &PreparedTask, split: &str, preds: &Predictions) -> TaskScores {
+    let (classification, spans, n) = match preds {
+        Predictions::Sentence { gold, pred, .. } => (
+            Some(class_scores(task.labels(), gold, pred)),
+            None,
+            gold.len(),
+        ),
+        Predictions::Token { gold, pred, .. } => (None, Some(span_scores(gold, pred)), gold.len()),
+    };
+    TaskScores {
+        task: task.name().to_string(),
+        split: split.to_string(),
+        examples: n,
+        classification,
+        spans,
+    }
+}
+
+/// Scores every task on `split`; the mean headline is what model selection maximises.
+pub fn evaluate<B: Backend>(
+    model: &Glassbox<B>,
+    tasks: &[PreparedTask],
+    split: &str,
+    batch_size: usize,
+    pad_id: u32,
+    device: &B::Device,
+) -> (Vec<TaskScores>, Vec<Predictions>) {
+    tasks
+        .iter()
+        .map(|t| {
+            let idx = t.indices(split);
+            let p = predict(model, t, idx, batch_size, pad_id, device);
+            (score(t, split, &p), p)
+        })
+        .unzip()
+}
+
+pub fn mean_headline(scores: &[TaskScores]) -> f64 {
+    scores.iter().map(|s| s.headline().1).sum::<f64>() / scores.len().max(1) as f64
+}

@@ -1,0 +1,106 @@
+//! Resumable checkpoints. A checkpoint is a directory written next to the live one and
+//! swapped in by renames, so a run killed at any instant leaves either the previous or the
+//! new checkpoint complete, never a mix.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::fetch::write_atomic;
+
+pub const DIR: &str = "checkpoint";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Best {
+    pub step: usize,
+    pub score: f64,
+    pub dev: serde_json::Value,
+}
+
+/// Everything besides weights and optimizer moments that decides what happens next.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrainState {
+    /// The next step to run.
+    pub step: usize,
+    /// Batches drawn so far from each task's stream (the data-order position).
+    pub batches: Vec<usize>,
+    pub best: Option<Best>,
+    pub evals_since_best: usize,
+    pub stopped_early: bool,
+    /// Training seconds so far (summed over resumed sessions).
+    pub elapsed_s: f64,
+    /// Sentences trained on so far.
+    pub sentences: usize,
+}
+
+pub struct Checkpoint {
+    pub state: TrainState,
+    pub model: Vec<u8>,
+    pub optim: Vec<Vec<u8>>,
+}
+
+fn optim_name(i: usize) -> String {
+    format!("optim-{i}.bin")
+}
+
+pub fn save(run: &Path, ck: &Checkpoint) -> Result<()> {
+    let tmp = run.join(format!("{DIR}.tmp"));
+    let live = run.join(DIR);
+    let old = run.join(format!("{DIR}.old"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    write_atomic(&tmp.join("model.bin"), &ck.model)?;
+    for (i, o) in ck.optim.iter().enumerate() {
+        write_atomic(&tmp.join(optim_name(i)), o)?;
+    }
+    write_atomic(
+        &tmp.join("state.json"),
+        serde_json::to_string_pretty(&ck.state)?.as_bytes(),
+    )?;
+    if old.exists() {
+        fs::remove_dir_all(&old)?;
+    }
+    if live.exists() {
+        fs::rename(&live, &old)?;
+    }
+    fs::rename(&tmp, &live).with_context(|| format!("installing {}", live.display()))?;
+    if old.exists() {
+        fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+/// The newest complete checkpoint of `run`, if any.
+pub fn latest(run: &Path) -> Option<PathBuf> {
+    [DIR.to_string(), format!("{DIR}.old")]
+        .into_iter()
+        .map(|d| run.join(d))
+        .find(|d| d.join("state.json").is_file())
+}
+
+pub fn load(dir: &Path) -> Result<Checkpoint> {
+    let read = |p: PathBuf| fs::read(&p).with_context(|| format!("reading {}", p.display()));
+    let state: TrainState = serde_json::from_slice(&read(dir.join("state.json"))?)
+        .with_context(|| format!("{} is not a glassbox training state", dir.display()))?;
+    let model = read(dir.join("model.bin"))?;
+    let mut optim = vec![];
+    for i in 0.. {
+        let p = dir.join(optim_name(i));
+        if !p.is_file() {
+            break;
+        }
+        optim.push(read(p)?);
+    }
+    if optim.is_empty() {
+        bail!("{} holds no optimizer state", dir.display());
+    }
+    Ok(Checkpoint {
+        state,
+        model,
+        optim,
+    })
+}
