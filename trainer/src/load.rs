@@ -56,6 +56,14 @@ pub fn load_dir<B: Backend>(dir: &Path, device: &B::Device) -> Result<Loaded<B>>
             device,
         )
         .with_context(|| format!("refusing bundle {}", dir.display()))?;
+        // Every other listed file (the model card) is checked too: a bundle is whole or refused.
+        for file in manifest.files.keys() {
+            if file != bundle::WEIGHTS && file != bundle::TOKENIZER {
+                manifest
+                    .verify(file, &read(&dir.join(file))?)
+                    .with_context(|| format!("refusing bundle {}", dir.display()))?;
+            }
+        }
         let Manifest {
             config,
             max_seq_len,

@@ -1,11 +1,14 @@
 //! Running a model over a split and scoring it. Training (dev scores), `glassbox eval` and
 //! cross-validation all go through [`evaluate`], so they report the same numbers.
 
+pub mod cli;
 pub mod errors;
+pub mod report;
 
 use burn::prelude::*;
 use glassbox_model::{pad_batch, Glassbox};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::config::TaskKind;
 use crate::data::encode::{word_tags, Encoded, Target};
@@ -199,6 +202,56 @@ pub fn evaluate<B: Backend>(
             (score(t, split, &p), p)
         })
         .unzip()
+}
+
+/// [`TaskScores`] read back from JSON (run folders store them), reduced to what
+/// cross-validation aggregates.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TaskScoresOwned {
+    pub task: String,
+    #[serde(default)]
+    pub classification: Option<Value>,
+    #[serde(default)]
+    pub spans: Option<Value>,
+}
+
+impl TaskScoresOwned {
+    pub fn flat(&self) -> std::collections::BTreeMap<String, f64> {
+        let mut m = std::collections::BTreeMap::new();
+        let f = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_f64);
+        if let Some(c) = &self.classification {
+            for (name, p) in [
+                ("accuracy", "/accuracy"),
+                ("macro_f1", "/macro_avg/f1"),
+                ("micro_f1", "/micro_f1"),
+            ] {
+                if let Some(x) = f(c, p) {
+                    m.insert(name.to_string(), x);
+                }
+            }
+            if let (Some(labels), Some(per)) = (c["labels"].as_array(), c["per_class"].as_array()) {
+                for (l, p) in labels.iter().zip(per) {
+                    if let (Some(l), Some(x)) = (l.as_str(), p["f1"].as_f64()) {
+                        m.insert(format!("f1_{l}"), x);
+                    }
+                }
+            }
+        }
+        if let Some(s) = &self.spans {
+            for (name, p) in [
+                ("span_micro_f1", "/micro/f1"),
+                ("span_micro_precision", "/micro/precision"),
+                ("span_micro_recall", "/micro/recall"),
+                ("span_macro_f1", "/macro_avg/f1"),
+                ("token_accuracy", "/token_accuracy"),
+            ] {
+                if let Some(x) = f(s, p) {
+                    m.insert(name.to_string(), x);
+                }
+            }
+        }
+        m
+    }
 }
 
 pub fn mean_headline(scores: &[TaskScores]) -> f64 {

@@ -162,6 +162,18 @@ pub fn train<B: AutodiffBackend>(
     resume: bool,
     device: &B::Device,
 ) -> Result<Outcome> {
+    train_with::<B>(cfg, run, resume, None, device)
+}
+
+/// [`train`] with the splits replaced (one per task, in config order); cross-validation
+/// trains each fold this way, with the fold as `dev`.
+pub fn train_with<B: AutodiffBackend>(
+    cfg: &TrainConfig,
+    run: &Path,
+    resume: bool,
+    splits: Option<Vec<crate::data::split::Split>>,
+    device: &B::Device,
+) -> Result<Outcome> {
     let ck_dir = checkpoint::latest(run);
     if resume && ck_dir.is_none() {
         bail!(
@@ -177,12 +189,17 @@ pub fn train<B: AutodiffBackend>(
     }
     fs::create_dir_all(run).with_context(|| format!("creating {}", run.display()))?;
     let Setup {
-        tasks,
+        mut tasks,
         reports,
         model,
         tokenizer,
         model_config,
     } = setup::<B>(cfg, device)?;
+    if let Some(splits) = splits {
+        for (t, s) in tasks.iter_mut().zip(splits) {
+            t.split = s;
+        }
+    }
     // Written once the data has been read, so a config error leaves no half-made run behind.
     if !resume {
         write_atomic(&run.join(CONFIG_COPY), toml::to_string(cfg)?.as_bytes())?;
@@ -205,8 +222,6 @@ pub fn train<B: AutodiffBackend>(
     )?;
 
     let t = &cfg.train;
-    let groups = default_groups(&parameters::<B, _>(&model), t.weight_decay);
-    let mut opt = GroupOptimizer::<B, Glassbox<B>>::new(groups);
     let mut model = model;
     let mut state = TrainState {
         step: 0,
@@ -217,14 +232,23 @@ pub fn train<B: AutodiffBackend>(
         elapsed_s: 0.0,
         sentences: 0,
     };
+    let mut optim_state = None;
     if let Some(dir) = &ck_dir {
         if resume {
             let ck = checkpoint::load(dir)?;
+            // Restores the parameter ids too, which the optimizer state is keyed by.
             model = model_from_bytes(model, ck.model, device)?;
-            opt = opt.load(ck.optim, device)?;
+            optim_state = Some(ck.optim);
             state = ck.state;
             eprintln!("resuming {} at step {}", run.display(), state.step);
         }
+    }
+    // Groups are built from the ids of the model as loaded (a resumed model's ids are the
+    // checkpoint's, not the fresh ones).
+    let groups = default_groups(&parameters::<B, _>(&model), t.weight_decay);
+    let mut opt = GroupOptimizer::<B, Glassbox<B>>::new(groups);
+    if let Some(blobs) = optim_state {
+        opt = opt.load(blobs, device)?;
     }
     truncate_log(&run.join(METRICS), state.step)?;
     let mut log = fs::OpenOptions::new()
@@ -260,6 +284,14 @@ pub fn train<B: AutodiffBackend>(
     let elapsed_before = state.elapsed_s;
     let mut window = (Instant::now(), 0usize);
     let mut rate = 0.0;
+    // Slows every step down; only for tests that must interrupt a run mid-way.
+    let delay = std::env::var("GLASSBOX_STEP_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
+    // Without a terminal the bar is invisible; print a plain line now and then instead.
+    let plain = bar.is_hidden();
+    let mut last_plain = Instant::now();
 
     while state.step < t.steps && !state.stopped_early {
         let step = state.step;
@@ -353,6 +385,18 @@ pub fn train<B: AutodiffBackend>(
             losses.join(" ")
         ));
         bar.set_position(state.step as u64);
+        if plain && last_plain.elapsed().as_secs() >= 30 {
+            last_plain = Instant::now();
+            eprintln!(
+                "step {}/{}: loss {} | lr {lr:.2e} | {rate:.1} sent/s",
+                state.step,
+                t.steps,
+                losses.join(" ")
+            );
+        }
+        if let Some(d) = delay {
+            std::thread::sleep(d);
+        }
 
         let last = state.step == t.steps;
         if state.step % t.eval_every == 0 || last {
@@ -429,6 +473,7 @@ pub fn train<B: AutodiffBackend>(
         }))?
         .as_bytes(),
     )?;
+    crate::eval::report::training_plots(run)?;
     Ok(Outcome {
         run: run.to_path_buf(),
         state,

@@ -1,0 +1,577 @@
+//! The training pipeline end to end on tiny generated data and a tiny random model:
+//! train (loss falls), kill with SIGKILL and resume to the same weights, export fp32 and
+//! int8, predict, eval (reproducing the manifest), cross-validate, and fail clearly on NaN
+//! and malformed data.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use burn::backend::Flex;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::{Backend, Tensor};
+use glassbox_model::bundle::{sha256_hex, Manifest, FORMAT_VERSION};
+use glassbox_model::{BertConfig, GlassboxConfig};
+use serde_json::Value;
+
+fn glassbox(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_glassbox"));
+    c.current_dir(common::root()).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("glassbox runs")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "glassbox failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("train")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const SENTENCE_LABELS: [&str; 2] = ["neg", "pos"];
+const TYPES: [&str; 2] = ["person", "geo-loc"];
+
+/// A 2-layer, hidden-64 random model with the real MiniLM tokenizer, as a bundle whose
+/// heads match the tiny tasks.
+fn tiny_base(dir: &Path) {
+    let bert = BertConfig::new(30522, 64, 2, 4, 128, 64, 2);
+    let mut tags = vec!["O".to_string()];
+    for t in TYPES {
+        tags.push(format!("B-{t}"));
+        tags.push(format!("I-{t}"));
+    }
+    let config = GlassboxConfig::new(
+        bert,
+        SENTENCE_LABELS.iter().map(|s| s.to_string()).collect(),
+        tags,
+    );
+    let device = Default::default();
+    Flex::seed(&device, 1);
+    let weights = config.init::<Flex>(&device).to_burnpack().unwrap();
+    let tokenizer = std::fs::read(common::minilm_dir().join("tokenizer.json")).unwrap();
+    let mut files = BTreeMap::new();
+    files.insert("model.bpk".to_string(), sha256_hex(&weights));
+    files.insert("tokenizer.json".to_string(), sha256_hex(&tokenizer));
+    let m = Manifest {
+        format_version: FORMAT_VERSION,
+        name: "tiny".into(),
+        version: "0".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+        base_checkpoint: "random".into(),
+        config,
+        max_seq_len: 64,
+        quantization: "none".into(),
+        heads_trained: false,
+        files,
+        metrics: vec![],
+        data: vec![],
+        training: None,
+    };
+    std::fs::write(dir.join("model.bpk"), weights).unwrap();
+    std::fs::write(dir.join("tokenizer.json"), tokenizer).unwrap();
+    std::fs::write(dir.join("manifest.json"), m.to_json()).unwrap();
+}
+
+/// Sentences whose label is given away by one word, and tweets whose entities are names and
+/// cities from short lists: learnable in a few steps.
+fn tiny_data(dir: &Path) {
+    let good = ["great", "lovely", "happy", "wonderful"];
+    let bad = ["awful", "terrible", "sad", "horrible"];
+    let things = ["day", "movie", "flight", "meal", "song", "game"];
+    let mut csv = String::from("text,label\n");
+    for i in 0..48 {
+        let (w, l) = if i % 2 == 0 {
+            (good[i / 2 % 4], "pos")
+        } else {
+            (bad[i / 2 % 4], "neg")
+        };
+        csv.push_str(&format!("\"{w} {}\",{l}\n", things[i % 6]));
+    }
+    std::fs::write(dir.join("mood.csv"), csv).unwrap();
+    let people = [("alice", "smith"), ("bob", "jones"), ("carol", "white")];
+    let cities = ["paris", "london", "berlin", "madrid"];
+    let mut conll = String::new();
+    for i in 0..40 {
+        let (f, l) = people[i % 3];
+        let c = cities[i % 4];
+        let rows: Vec<(&str, &str)> = if i % 5 == 0 {
+            vec![("nothing", "O"), ("to", "O"), ("see", "O"), ("here", "O")]
+        } else {
+            vec![
+                (f, "B-person"),
+                (l, "I-person"),
+                ("flew", "O"),
+                ("to", "O"),
+                (c, "B-geo-loc"),
+                ("today", "O"),
+            ]
+        };
+        for (t, tag) in rows {
+            conll.push_str(&format!("{t}\t{tag}\n"));
+        }
+        conll.push('\n');
+    }
+    std::fs::write(dir.join("ents.conll"), conll).unwrap();
+}
+
+fn config(dir: &Path, base: &Path, extra: &str) -> PathBuf {
+    let text = format!(
+        r#"
+seed = 7
+base_model = "{base}"
+max_seq_len = 32
+[split]
+dev = 0.2
+test = 0.2
+[[tasks]]
+name = "mood"
+kind = "sentence"
+file = "{dir}/mood.csv"
+labels = ["neg", "pos"]
+[[tasks]]
+name = "ents"
+kind = "token"
+file = "{dir}/ents.conll"
+labels = ["person", "geo-loc"]
+[train]
+steps = 24
+batch_size = 8
+lr = 1e-2
+warmup_ratio = 0.1
+eval_every = 12
+checkpoint_every = 4
+patience = 0
+sampling = "round_robin"
+{extra}
+"#,
+        base = base.display(),
+        dir = dir.display()
+    );
+    let p = dir.join(format!(
+        "config-{}.toml",
+        sha256_hex(extra.as_bytes()).get(..8).unwrap()
+    ));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn setup(name: &str) -> (PathBuf, PathBuf) {
+    let dir = tmp(name);
+    let base = dir.join("base");
+    std::fs::create_dir_all(&base).unwrap();
+    tiny_base(&base);
+    tiny_data(&dir);
+    let cfg = config(&dir, &base, "");
+    (dir, cfg)
+}
+
+fn metrics(run: &Path) -> Vec<Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn losses(run: &Path, task: &str) -> Vec<f64> {
+    metrics(run)
+        .iter()
+        .filter(|v| v["task"] == task)
+        .map(|v| v["loss"].as_f64().unwrap())
+        .collect()
+}
+
+/// Every weight of a run's final model, in parameter order (Burnpack files also hold random
+/// parameter ids, so their bytes differ between identical runs).
+fn weights(run: &Path) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl ModuleVisitor<Flex> for Collect {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<Flex, D>>) {
+            self.0.extend(p.val().into_data().to_vec::<f32>().unwrap());
+        }
+    }
+    let cfg: GlassboxConfig =
+        serde_json::from_slice(&std::fs::read(run.join("model_config.json")).unwrap()).unwrap();
+    let model = cfg
+        .init::<Flex>(&Default::default())
+        .load_burnpack(std::fs::read(run.join("final.bpk")).unwrap())
+        .unwrap();
+    let mut c = Collect(vec![]);
+    model.visit(&mut c);
+    c.0
+}
+
+#[test]
+fn train_kill_resume_export_predict_eval() {
+    let (dir, cfg) = setup("pipeline");
+    let c = cfg.display().to_string();
+    let run_a = dir.join("run-a");
+    ok(&glassbox(
+        &[
+            "train",
+            "--config",
+            &c,
+            "--out",
+            &run_a.display().to_string(),
+        ],
+        &[],
+    ));
+
+    // Loss falls on both tasks.
+    for task in ["mood", "ents"] {
+        let l = losses(&run_a, task);
+        assert_eq!(l.len(), 12, "round robin gives each task half of 24 steps");
+        let first: f64 = l[..3].iter().sum::<f64>() / 3.0;
+        let last: f64 = l[9..].iter().sum::<f64>() / 3.0;
+        assert!(last < first * 0.8, "{task} loss did not fall: {l:?}");
+    }
+    for f in [
+        "config.toml",
+        "data_report.json",
+        "splits.json",
+        "final.bpk",
+        "best/model.bpk",
+        "train_summary.json",
+        "plot_loss.png",
+        "plot_loss.svg",
+        "plot_lr.svg",
+        "plot_dev.png",
+    ] {
+        assert!(run_a.join(f).is_file(), "{f} missing from the run folder");
+    }
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(run_a.join("data_report.json")).unwrap()).unwrap();
+    let counts = &report[0]["counts"];
+    let total: u64 = ["train", "dev", "test"]
+        .iter()
+        .flat_map(|s| counts[s].as_object().unwrap().values())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 48, "every example lands in exactly one split");
+    assert_eq!(
+        counts["test"]["pos"], 5,
+        "stratified: 20% of 24 positives, rounded"
+    );
+
+    // A second run killed with SIGKILL mid-way and resumed ends with the same weights.
+    let run_b = dir.join("run-b");
+    let rb = run_b.display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .current_dir(common::root())
+        .args(["train", "--config", &c, "--out", &rb])
+        .env("GLASSBOX_STEP_DELAY_MS", "250")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let state = std::fs::read(run_b.join("checkpoint/state.json")).ok();
+        let step = state
+            .and_then(|s| serde_json::from_slice::<Value>(&s).ok())
+            .and_then(|v| v["step"].as_u64())
+            .unwrap_or(0);
+        if step >= 12 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run finished before it could be killed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "the run was killed, not finished");
+    assert!(!run_b.join("final.bpk").exists());
+    let resumed = glassbox(&["train", "--out", &rb, "--resume"], &[]);
+    ok(&resumed);
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("resuming"));
+    let (wa, wb) = (weights(&run_a), weights(&run_b));
+    assert_eq!(wa.len(), wb.len());
+    let differ = wa.iter().zip(&wb).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differ,
+        0,
+        "resumed run ends with {differ} of {} weights different",
+        wa.len()
+    );
+    assert_eq!(losses(&run_a, "mood"), losses(&run_b, "mood"));
+    assert_eq!(losses(&run_a, "ents"), losses(&run_b, "ents"));
+    // A new run into an existing folder is refused rather than overwriting it.
+    let again = glassbox(&["train", "--config", &c, "--out", &rb], &[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+
+    // Export fp32 and int8; the manifest carries test metrics; int8 is smaller.
+    let ra = run_a.display().to_string();
+    let b32 = dir.join("bundle-fp32");
+    let b8 = dir.join("bundle-int8");
+    ok(&glassbox(
+        &["export", "--run", &ra, "--out", &b32.display().to_string()],
+        &[],
+    ));
+    ok(&glassbox(
+        &[
+            "export",
+            "--run",
+            &ra,
+            "--quantize",
+            "int8",
+            "--out",
+            &b8.display().to_string(),
+        ],
+        &[],
+    ));
+    let size = |d: &Path| std::fs::metadata(d.join("model.bpk")).unwrap().len();
+    assert!(
+        size(&b8) * 2 < size(&b32),
+        "int8 {} vs fp32 {}",
+        size(&b8),
+        size(&b32)
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(b32.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["heads_trained"], true);
+    assert!(manifest["files"]["MODEL_CARD.md"].is_string());
+    let card = std::fs::read_to_string(b32.join("MODEL_CARD.md")).unwrap();
+    assert!(card.contains("## Intended use") && card.contains("## Limitations"));
+    let manifest_f1 = manifest["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["task"] == "mood" && m["name"] == "macro_f1")
+        .expect("sentence macro-F1 in the manifest");
+    assert_eq!(manifest_f1["split"], "test");
+
+    // eval --bundle reproduces the manifest's number.
+    let b32s = b32.display().to_string();
+    let scores: Value = serde_json::from_str(&ok(&glassbox(
+        &["eval", "--bundle", &b32s, "--split", "test", "--json"],
+        &[],
+    )))
+    .unwrap();
+    let mood = scores
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["task"] == "mood")
+        .unwrap();
+    assert_eq!(
+        mood["classification"]["macro_avg"]["f1"],
+        manifest_f1["value"]
+    );
+    let ents = scores
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["task"] == "ents")
+        .unwrap();
+    assert!(
+        ents["spans"]["micro"]["f1"].as_f64().unwrap() > 0.0,
+        "entities learned"
+    );
+
+    // eval --run writes the error analysis and charts.
+    let ev = dir.join("eval");
+    ok(&glassbox(
+        &[
+            "eval",
+            "--run",
+            &ra,
+            "--split",
+            "dev",
+            "--out",
+            &ev.display().to_string(),
+        ],
+        &[],
+    ));
+    for f in [
+        "scores.json",
+        "errors.jsonl",
+        "errors_summary.md",
+        "confusion_mood.png",
+        "confusion_ents.svg",
+        "f1_per_type_ents.png",
+    ] {
+        assert!(ev.join(f).is_file(), "{f} missing from eval output");
+    }
+
+    // predict: offsets index the original text, distributions sum to one.
+    let text = "alice smith flew to paris, what a great day";
+    let p: Value = serde_json::from_str(&ok(&glassbox(
+        &["predict", "--bundle", &b32s, "--json", text],
+        &[],
+    )))
+    .unwrap();
+    let r = &p[0];
+    assert_eq!(r["text"], text);
+    let probs: f64 = r["sentence"]["probs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((probs - 1.0).abs() < 1e-4);
+    assert!(SENTENCE_LABELS.contains(&r["sentence"]["label"].as_str().unwrap()));
+    let chars: Vec<char> = text.chars().collect();
+    for e in r["entities"].as_array().unwrap() {
+        let (s, t) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(
+            e["text"].as_str().unwrap(),
+            chars[s..t].iter().collect::<String>()
+        );
+    }
+    let pieces: Vec<&str> = r["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["piece"].as_str().unwrap())
+        .collect();
+    assert_eq!(pieces[..3], ["alice", "smith", "flew"]);
+
+    // A corrupted bundle is refused by hash.
+    let mut card = std::fs::read(b8.join("MODEL_CARD.md")).unwrap();
+    card.push(b'!');
+    std::fs::write(b8.join("MODEL_CARD.md"), card).unwrap();
+    let refused = glassbox(
+        &[
+            "predict",
+            "--bundle",
+            &b8.display().to_string(),
+            "--json",
+            text,
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("MODEL_CARD.md"));
+}
+
+#[test]
+fn cross_validation_folds_cover_train_and_dev() {
+    let (dir, cfg) = setup("cv");
+    let out = dir.join("cv");
+    let stdout = ok(&glassbox(
+        &[
+            "cv",
+            "--config",
+            &cfg.display().to_string(),
+            "--folds",
+            "3",
+            "--out",
+            &out.display().to_string(),
+        ],
+        &[],
+    ));
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let f1 = &summary["mood"]["macro_f1"];
+    assert_eq!(f1["values"].as_array().unwrap().len(), 3);
+    let (lo, hi, mean) = (
+        f1["ci95"][0].as_f64().unwrap(),
+        f1["ci95"][1].as_f64().unwrap(),
+        f1["mean"].as_f64().unwrap(),
+    );
+    assert!(lo <= mean && mean <= hi);
+    let cv: Value = serde_json::from_slice(&std::fs::read(out.join("cv.json")).unwrap()).unwrap();
+    // 48 sentences, 20% test → 38 pooled (24·0.8 rounded per class) → 13 + 13 + 12.
+    let sizes: Vec<u64> = cv["fold_sizes"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), 38);
+    assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+    assert!(out.join("cv_spread.png").is_file() && out.join("fold-2/final.bpk").is_file());
+    // Folds are disjoint: no example is held out twice.
+    let mut held: Vec<u64> = vec![];
+    for f in 0..3 {
+        let s: Value = serde_json::from_slice(
+            &std::fs::read(out.join(format!("fold-{f}/splits.json"))).unwrap(),
+        )
+        .unwrap();
+        held.extend(
+            s[0]["dev"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap()),
+        );
+    }
+    let n = held.len();
+    held.sort_unstable();
+    held.dedup();
+    assert_eq!(held.len(), n);
+}
+
+#[test]
+fn nan_loss_stops_with_step_and_task_and_bad_data_names_the_line() {
+    let (dir, base_cfg) = setup("failures");
+    let base = dir.join("base");
+    let cfg = config(&dir, &base, "clip_norm = 0.0").display().to_string();
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("lr = 1e-2", "lr = 1e30");
+    std::fs::write(&cfg, text).unwrap();
+    let out = glassbox(
+        &[
+            "train",
+            "--config",
+            &cfg,
+            "--out",
+            &dir.join("nan").display().to_string(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success(), "a 1e30 learning rate must blow up");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("step ") && (err.contains("\"mood\"") || err.contains("\"ents\"")),
+        "{err}"
+    );
+    assert!(err.contains("checkpoint"), "{err}");
+
+    std::fs::write(dir.join("ents.conll"), "alice\tB-person\nsmith\n").unwrap();
+    let out = glassbox(
+        &[
+            "train",
+            "--config",
+            &base_cfg.display().to_string(),
+            "--out",
+            &dir.join("bad").display().to_string(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ents.conll:2"), "{err}");
+    assert!(
+        !dir.join("bad/config.toml").exists(),
+        "a failed start leaves no half-made run"
+    );
+}

@@ -1,0 +1,50 @@
+//! `glassbox predict`: per text, the sentence class with its distribution, the entities with
+//! character offsets, and every wordpiece's tag, computed by the same decoder the page uses.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use burn::prelude::*;
+use glassbox_model::decode::{entities, piece_tags};
+use serde_json::{json, Value};
+
+use crate::load::Loaded;
+use crate::run::{run, tokenize_all};
+
+pub fn predict<B: Backend>(
+    loaded: &Loaded<B>,
+    texts: &[String],
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<Vec<Value>> {
+    let items = tokenize_all(loaded, texts)?;
+    let results = run(loaded, items, batch_size, device);
+    let cfg = &loaded.config;
+    Ok(results
+        .iter()
+        .map(|r| {
+            let t = &r.tokenized;
+            let (best, _) = r
+                .sentence_probs
+                .iter()
+                .enumerate()
+                .fold((0, f32::MIN), |b, (i, &p)| if p > b.1 { (i, p) } else { b });
+            let probs: BTreeMap<&str, f32> = cfg
+                .sentence_labels
+                .iter()
+                .map(String::as_str)
+                .zip(r.sentence_probs.iter().copied())
+                .collect();
+            let mut v = json!({
+                "text": t.text,
+                "sentence": {"label": cfg.sentence_labels[best], "probs": probs},
+                "entities": entities(t, &r.token_probs, &cfg.token_labels),
+                "tokens": piece_tags(t, &r.token_probs, &cfg.token_labels),
+            });
+            if let Some(tr) = &t.truncation {
+                v["truncation"] = json!({"message": tr.message(), "detail": tr});
+            }
+            v
+        })
+        .collect())
+}
