@@ -15,6 +15,8 @@ apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || apt_missing+=(mesa-vulkan-drivers)
 dpkg -s libvulkan1 >/dev/null 2>&1 || apt_missing+=(libvulkan1)
+# The trainer's charts (plotters) draw their text with DejaVu Sans.
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || apt_missing+=(fonts-dejavu-core)
 python3 -m pip --version >/dev/null 2>&1 || apt_missing+=(python3-pip)
 command -v node >/dev/null 2>&1 || apt_missing+=(nodejs npm)
 if [ ${#apt_missing[@]} -gt 0 ]; then

@@ -73,7 +73,7 @@ fn tfidf_lr(task: &PreparedTask, texts: &[String], gold: &[usize]) -> Result<(Ve
     let test_x = dense(&pick(&task.split.test))?;
     let dev_gold: Vec<usize> = task.split.dev.iter().map(|&i| gold[i]).collect();
     let mut best: Option<(f64, f64, Vec<usize>)> = None;
-    for alpha in [0.1f64, 1.0, 10.0] {
+    for alpha in [1.0f64, 10.0, 100.0] {
         let model = MultiLogisticRegression::<f64>::default()
             .alpha(alpha)
             .max_iterations(150)

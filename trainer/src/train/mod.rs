@@ -399,7 +399,7 @@ pub fn train_with<B: AutodiffBackend>(
         }
 
         let last = state.step == t.steps;
-        if state.step % t.eval_every == 0 || last {
+        if state.step.is_multiple_of(t.eval_every) || last {
             let valid = model.valid();
             let (scores, _) = evaluate(&valid, &tasks, "dev", EVAL_BATCH, pad, device);
             let score = mean_headline(&scores);
@@ -449,7 +449,7 @@ pub fn train_with<B: AutodiffBackend>(
                 }
             }
         }
-        if state.step % t.checkpoint_every == 0 || last || state.stopped_early {
+        if state.step.is_multiple_of(t.checkpoint_every) || last || state.stopped_early {
             log.flush()?;
             checkpoint::save(
                 run,
