@@ -127,6 +127,11 @@ pub fn load_bundle<B: burn::prelude::Backend>(
     manifest.verify(WEIGHTS, &weights)?;
     manifest.verify(TOKENIZER, tokenizer)?;
     let tokenizer = crate::TextTokenizer::from_bytes(tokenizer, manifest.max_seq_len)?;
+    let weights = if manifest.quantization == "none" {
+        weights
+    } else {
+        crate::quantize::dequantized_burnpack(&manifest.config, weights)?
+    };
     let model = manifest.config.init::<B>(device).load_burnpack(weights)?;
     Ok(LoadedBundle {
         model,

@@ -85,7 +85,7 @@ pub fn model_card(m: &Manifest, test: &[TaskScores], run: &Path) -> String {
             let name = r["name"].as_str().unwrap_or("?");
             let _ = writeln!(
                 s,
-                "**{name}** ({}): {} examples after cleaning.",
+                "**{name}** ({}): {} examples used.",
                 r["file"].as_str().unwrap_or("?"),
                 r["examples"]
             );
