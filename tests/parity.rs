@@ -70,7 +70,7 @@ fn ours<B: Backend>(device: &B::Device) -> Vec<SentenceResult> {
     );
     let items = tokenize_all(&loaded, &common::parity_sentences()).unwrap();
     // Batches of 3 mix short and long sentences, so most rows carry padding.
-    run(&loaded, items, 3, device)
+    run(&loaded, items, 3, true, device)
 }
 
 fn check_against_reference(results: &[SentenceResult], backend: &str) {

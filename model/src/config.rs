@@ -131,9 +131,15 @@ pub struct GlassboxConfig {
 }
 
 impl GlassboxConfig {
-    /// The default tasks (tweet sentiment, WNUT-16 entities) on top of a given encoder.
-    pub fn default_tasks(bert: BertConfig) -> Self {
-        let sentence = ["negative", "neutral", "positive"];
+    /// Classes of the default sentence task (tweet sentiment).
+    pub fn default_sentence_labels() -> Vec<String> {
+        ["negative", "neutral", "positive"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    /// BIO tags of the default token task (WNUT-16's ten entity types), `O` first.
+    pub fn default_token_labels() -> Vec<String> {
         let types = [
             "person",
             "geo-loc",
@@ -151,7 +157,16 @@ impl GlassboxConfig {
             tags.push(format!("B-{t}"));
             tags.push(format!("I-{t}"));
         }
-        GlassboxConfig::new(bert, sentence.iter().map(|s| s.to_string()).collect(), tags)
+        tags
+    }
+
+    /// The default tasks (tweet sentiment, WNUT-16 entities) on top of a given encoder.
+    pub fn default_tasks(bert: BertConfig) -> Self {
+        GlassboxConfig::new(
+            bert,
+            Self::default_sentence_labels(),
+            Self::default_token_labels(),
+        )
     }
 }
 

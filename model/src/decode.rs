@@ -76,7 +76,8 @@ pub struct Entity {
     pub score: f32,
 }
 
-fn argmax(row: &[f32]) -> (usize, f32) {
+/// Index and value of the largest entry (the first one on ties).
+pub fn argmax(row: &[f32]) -> (usize, f32) {
     row.iter().copied().enumerate().fold(
         (0, f32::MIN),
         |best, (i, v)| if v > best.1 { (i, v) } else { best },

@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
     for batch in [1usize, 32] {
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(format!("batch_{batch}"), |b| {
-            b.iter(|| run(&loaded, vec![one.clone(); batch], batch, &device))
+            b.iter(|| run(&loaded, vec![one.clone(); batch], batch, true, &device))
         });
     }
     group.finish();

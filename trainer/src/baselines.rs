@@ -12,7 +12,7 @@ use ndarray::{Array1, Array2};
 use serde::Serialize;
 
 use crate::config::TrainConfig;
-use crate::data::prepare::{prepare, PreparedTask};
+use crate::data::prepare::{prepare_config, PreparedTask};
 use crate::data::task::Examples;
 use crate::fetch::write_atomic;
 use crate::metrics::classification::class_scores;
@@ -94,10 +94,7 @@ fn tfidf_lr(task: &PreparedTask, texts: &[String], gold: &[usize]) -> Result<(Ve
 
 pub fn run_baselines(run: &Path) -> Result<Vec<BaselineRow>> {
     let cfg = TrainConfig::load(&run.join(crate::train::CONFIG_COPY))?;
-    let tok_path = cfg.base_model.join("tokenizer.json");
-    let tok =
-        glassbox_model::TextTokenizer::from_bytes(&std::fs::read(&tok_path)?, cfg.max_seq_len)?;
-    let (tasks, _) = prepare(&cfg, &tok)?;
+    let (tasks, _, _) = prepare_config(&cfg)?;
     let mut rows = vec![];
     for t in &tasks {
         match &t.data.examples {

@@ -8,6 +8,7 @@ use glassbox_model::bundle::Manifest;
 use serde_json::Value;
 
 use crate::eval::TaskScores;
+use crate::metrics::Prf;
 
 pub const CARD: &str = "MODEL_CARD.md";
 
@@ -19,6 +20,19 @@ fn read_json(path: &Path) -> Option<Value> {
 
 fn pct(v: f64) -> String {
     format!("{:.1}", v * 100.0)
+}
+
+fn prf_rows<'a>(s: &mut String, rows: impl Iterator<Item = (&'a String, &'a Prf)>) {
+    for (l, p) in rows {
+        let _ = writeln!(
+            s,
+            "| {l} | {} | {} | {} | {} |",
+            pct(p.precision),
+            pct(p.recall),
+            pct(p.f1),
+            p.support
+        );
+    }
 }
 
 pub fn model_card(m: &Manifest, test: &[TaskScores], run: &Path) -> String {
@@ -155,30 +169,12 @@ pub fn model_card(m: &Manifest, test: &[TaskScores], run: &Path) -> String {
     for t in test {
         if let Some(c) = &t.classification {
             let _ = writeln!(s, "**{}** per class (test, {} tweets):\n\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|", t.task, t.examples);
-            for (l, p) in c.labels.iter().zip(&c.per_class) {
-                let _ = writeln!(
-                    s,
-                    "| {l} | {} | {} | {} | {} |",
-                    pct(p.precision),
-                    pct(p.recall),
-                    pct(p.f1),
-                    p.support
-                );
-            }
+            prf_rows(&mut s, c.labels.iter().zip(&c.per_class));
             s.push('\n');
         }
         if let Some(sp) = &t.spans {
             let _ = writeln!(s, "**{}** per entity type (test, {} tweets, exact span match):\n\n| type | precision | recall | F1 | support |\n|---|---|---|---|---|", t.task, t.examples);
-            for (l, p) in &sp.per_type {
-                let _ = writeln!(
-                    s,
-                    "| {l} | {} | {} | {} | {} |",
-                    pct(p.precision),
-                    pct(p.recall),
-                    pct(p.f1),
-                    p.support
-                );
-            }
+            prf_rows(&mut s, sp.per_type.iter());
             s.push('\n');
         }
     }

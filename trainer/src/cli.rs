@@ -163,7 +163,7 @@ pub fn main() -> Result<()> {
     match cli.command {
         Command::Fetch { assets } => crate::fetch::fetch(&assets),
         Command::Embed { model, texts, .. } => {
-            let results = infer(&model, &texts)?;
+            let results = infer(&model, &texts, false)?;
             let json: Vec<_> = results
                 .iter()
                 .map(|r| {
@@ -179,7 +179,7 @@ pub fn main() -> Result<()> {
             Ok(())
         }
         Command::Similarity { model, texts, json } => {
-            let results = infer(&model, &texts)?;
+            let results = infer(&model, &texts, false)?;
             let m: Vec<Vec<f32>> = results
                 .iter()
                 .map(|a| {
@@ -203,7 +203,7 @@ pub fn main() -> Result<()> {
             text,
             ..
         } => {
-            let results = infer(&model, std::slice::from_ref(&text))?;
+            let results = infer(&model, std::slice::from_ref(&text), true)?;
             let r = &results[0];
             let layers = r.attentions.len();
             if layer >= layers || head >= r.heads {
@@ -401,14 +401,14 @@ fn train_config(
 }
 
 /// Loads the model, runs the texts and reports any truncation on stderr.
-fn infer(args: &ModelArgs, texts: &[String]) -> Result<Vec<SentenceResult>> {
+fn infer(args: &ModelArgs, texts: &[String], attention: bool) -> Result<Vec<SentenceResult>> {
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
     let results = with_backend!(args.backend, |B, device| {
         let loaded = load_dir::<B>(&args.model, &device)?;
         let items = tokenize_all(&loaded, texts)?;
-        run(&loaded, items, args.batch_size, &device)
+        run(&loaded, items, args.batch_size, attention, &device)
     });
     for (i, r) in results.iter().enumerate() {
         if let Some(t) = &r.tokenized.truncation {

@@ -64,12 +64,12 @@ pub fn cross_validate<B: AutodiffBackend>(
         bail!("--folds must be at least 2");
     }
     // The base splits decide what is test; only train+dev are folded.
-    let tok_probe = crate::train::setup::<B::InnerBackend>(cfg, device)?;
+    let (tasks, _, _) = crate::data::prepare::prepare_config(cfg)?;
     let mut fold_cfg = cfg.clone();
     fold_cfg.train.eval_every = cfg.train.steps;
     fold_cfg.train.patience = 0;
     let mut per_task_folds = vec![];
-    for t in &tok_probe.tasks {
+    for t in &tasks {
         let pool: Vec<usize> = t.split.train.iter().chain(&t.split.dev).copied().collect();
         let strata = t.data.strata();
         let keys: Vec<String> = pool.iter().map(|&i| strata[i].clone()).collect();
@@ -79,7 +79,7 @@ pub fn cross_validate<B: AutodiffBackend>(
             .collect();
         per_task_folds.push((folds, t.split.test.clone()));
     }
-    drop(tok_probe);
+    drop(tasks);
     std::fs::create_dir_all(out)?;
     let mut fold_scores: Vec<Value> = vec![];
     for f in 0..k {
@@ -118,11 +118,11 @@ pub fn cross_validate<B: AutodiffBackend>(
     // task → metric → values over folds
     let mut values: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
     for scores in &fold_scores {
-        let scores: Vec<crate::eval::TaskScoresOwned> = serde_json::from_value(scores.clone())?;
-        for s in scores {
-            for (m, v) in s.flat() {
+        for s in scores.as_array().into_iter().flatten() {
+            let task = s["task"].as_str().unwrap_or("?").to_string();
+            for (m, v) in crate::eval::flat_metrics(s) {
                 values
-                    .entry(s.task.clone())
+                    .entry(task.clone())
                     .or_default()
                     .entry(m)
                     .or_default()

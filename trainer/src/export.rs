@@ -49,13 +49,7 @@ pub fn export_bundle<B: Backend>(
     B::seed(device, seed);
     let loaded = load_dir::<B>(model_dir, device)?;
     let weights = loaded.model.to_burnpack()?;
-    let tokenizer_src = if model_dir.join(bundle::MANIFEST).is_file() {
-        model_dir.join(bundle::TOKENIZER)
-    } else {
-        model_dir.join("tokenizer.json")
-    };
-    let tokenizer =
-        fs::read(&tokenizer_src).with_context(|| format!("reading {}", tokenizer_src.display()))?;
+    let (tokenizer, _) = crate::load::read_tokenizer(model_dir, loaded.max_seq_len)?;
 
     let mut files = BTreeMap::new();
     files.insert(bundle::WEIGHTS.to_string(), sha256_hex(&weights));
@@ -155,34 +149,21 @@ pub fn load_run<B: Backend>(run: &Path, device: &B::Device) -> Result<RunModel<B
     })
 }
 
-/// Headline metrics of evaluated tasks as manifest entries.
+/// Every metric of the evaluated tasks as manifest entries.
 pub fn manifest_metrics(scores: &[crate::eval::TaskScores], date: &str) -> Vec<bundle::Metric> {
-    let mut out = vec![];
-    for s in scores {
-        let mut push = |name: &str, value: f64| {
-            out.push(bundle::Metric {
+    scores
+        .iter()
+        .flat_map(|s| {
+            s.flat().into_iter().map(|(name, value)| bundle::Metric {
                 task: s.task.clone(),
-                name: name.into(),
+                name,
                 value,
                 split: s.split.clone(),
                 date: date.into(),
                 ci95: None,
             })
-        };
-        if let Some(c) = &s.classification {
-            push("accuracy", c.accuracy);
-            push("macro_f1", c.macro_avg.f1);
-            push("micro_f1", c.micro_f1);
-        }
-        if let Some(sp) = &s.spans {
-            push("span_micro_f1", sp.micro.f1);
-            push("span_micro_precision", sp.micro.precision);
-            push("span_micro_recall", sp.micro.recall);
-            push("span_macro_f1", sp.macro_avg.f1);
-            push("token_accuracy", sp.token_accuracy);
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 /// Exports a run's chosen weights as a bundle, evaluated on the run's test split so the
@@ -200,12 +181,7 @@ pub fn export_run<B: Backend>(
     };
     let weights = model.to_burnpack()?;
     let base = &rm.train.base_model;
-    let tok_src = if base.join(bundle::MANIFEST).is_file() {
-        base.join(bundle::TOKENIZER)
-    } else {
-        base.join("tokenizer.json")
-    };
-    let tokenizer = fs::read(&tok_src).with_context(|| format!("reading {}", tok_src.display()))?;
+    let (tokenizer, tok) = crate::load::read_tokenizer(base, rm.train.max_seq_len)?;
     let bert = &rm.config.bert;
     let max_seq_len = if base.join(bundle::MANIFEST).is_file() {
         Manifest::from_json(&fs::read(base.join(bundle::MANIFEST))?)?.max_seq_len
@@ -214,7 +190,6 @@ pub fn export_run<B: Backend>(
     };
 
     // Evaluate the exported weights on the held-out split.
-    let tok = glassbox_model::TextTokenizer::from_bytes(&tokenizer, rm.train.max_seq_len)?;
     let (tasks, reports) = crate::data::prepare::prepare(&rm.train, &tok)?;
     let (scores, _) = crate::eval::evaluate(
         &model,

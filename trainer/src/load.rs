@@ -17,6 +17,8 @@ pub struct Loaded<B: Backend> {
     pub max_seq_len: usize,
     /// Whether the heads carry trained weights.
     pub heads_trained: bool,
+    /// The bundle's manifest (`None` for a Hugging Face checkpoint).
+    pub manifest: Option<Manifest>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -64,18 +66,13 @@ pub fn load_dir<B: Backend>(dir: &Path, device: &B::Device) -> Result<Loaded<B>>
                     .with_context(|| format!("refusing bundle {}", dir.display()))?;
             }
         }
-        let Manifest {
-            config,
-            max_seq_len,
-            heads_trained,
-            ..
-        } = manifest;
         return Ok(Loaded {
             model,
             tokenizer,
-            config,
-            max_seq_len,
-            heads_trained,
+            config: manifest.config.clone(),
+            max_seq_len: manifest.max_seq_len,
+            heads_trained: manifest.heads_trained,
+            manifest: Some(manifest),
         });
     }
     let cfg_path = dir.join("config.json");
@@ -100,19 +97,34 @@ pub fn load_dir<B: Backend>(dir: &Path, device: &B::Device) -> Result<Loaded<B>>
         config,
         max_seq_len,
         heads_trained: false,
+        manifest: None,
     })
 }
 
+/// The tokenizer of a model directory; Hugging Face checkpoints and bundles both name it
+/// `tokenizer.json`. Returns the bytes too, for bundles that ship them.
+pub fn read_tokenizer(dir: &Path, max_seq_len: usize) -> Result<(Vec<u8>, TextTokenizer)> {
+    let path = dir.join(bundle::TOKENIZER);
+    let bytes = fs::read(&path).with_context(|| {
+        format!(
+            "cannot read {} (run `glassbox fetch` for the default base model)",
+            path.display()
+        )
+    })?;
+    let tok = TextTokenizer::from_bytes(&bytes, max_seq_len)?;
+    Ok((bytes, tok))
+}
+
 /// A model ready for fine-tuning: the base encoder from `dir` (Hugging Face checkpoint or a
-/// glassbox bundle with the same label sets) and heads for the given labels.
+/// glassbox bundle with the same label sets) and heads for the given labels. The tokenizer
+/// comes from [`read_tokenizer`].
 pub fn load_for_training<B: Backend>(
     dir: &Path,
     sentence_labels: Vec<String>,
     token_labels: Vec<String>,
     head_dropout: f64,
-    max_seq_len: usize,
     device: &B::Device,
-) -> Result<(Glassbox<B>, TextTokenizer, GlassboxConfig)> {
+) -> Result<(Glassbox<B>, GlassboxConfig)> {
     if dir.join(bundle::MANIFEST).is_file() {
         let loaded = load_dir::<B>(dir, device)?;
         if loaded.config.sentence_labels != sentence_labels
@@ -127,8 +139,7 @@ pub fn load_for_training<B: Backend>(
                 token_labels
             );
         }
-        let tok = TextTokenizer::from_bytes(&read(&dir.join(bundle::TOKENIZER))?, max_seq_len)?;
-        return Ok((loaded.model, tok, loaded.config));
+        return Ok((loaded.model, loaded.config));
     }
     let cfg_path = dir.join("config.json");
     if !cfg_path.is_file() {
@@ -145,6 +156,5 @@ pub fn load_for_training<B: Backend>(
         .init::<B>(device)
         .load_hf_safetensors(read(&dir.join("model.safetensors"))?)
         .with_context(|| format!("loading {}", dir.join("model.safetensors").display()))?;
-    let tok = TextTokenizer::from_bytes(&read(&dir.join("tokenizer.json"))?, max_seq_len)?;
-    Ok((model, tok, config))
+    Ok((model, config))
 }

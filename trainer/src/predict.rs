@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use burn::prelude::*;
-use glassbox_model::decode::{entities, piece_tags};
+use glassbox_model::decode::{argmax, entities, piece_tags};
 use serde_json::{json, Value};
 
 use crate::load::Loaded;
@@ -18,17 +18,13 @@ pub fn predict<B: Backend>(
     device: &B::Device,
 ) -> Result<Vec<Value>> {
     let items = tokenize_all(loaded, texts)?;
-    let results = run(loaded, items, batch_size, device);
+    let results = run(loaded, items, batch_size, false, device);
     let cfg = &loaded.config;
     Ok(results
         .iter()
         .map(|r| {
             let t = &r.tokenized;
-            let (best, _) = r
-                .sentence_probs
-                .iter()
-                .enumerate()
-                .fold((0, f32::MIN), |b, (i, &p)| if p > b.1 { (i, p) } else { b });
+            let (best, _) = argmax(&r.sentence_probs);
             let probs: BTreeMap<&str, f32> = cfg
                 .sentence_labels
                 .iter()

@@ -38,10 +38,13 @@ fn preview(t: &str) -> String {
 }
 
 /// Runs `items` in batches of `batch_size` (padding only within a batch).
+/// With `attention` false the attention maps (layers × heads × n² floats per text, most of
+/// what a forward pass could read back) stay on the device and come back empty.
 pub fn run<B: Backend>(
     loaded: &Loaded<B>,
     items: Vec<Tokenized>,
     batch_size: usize,
+    attention: bool,
     device: &B::Device,
 ) -> Vec<SentenceResult> {
     let mut out = Vec::with_capacity(items.len());
@@ -60,7 +63,11 @@ pub fn run<B: Backend>(
             heads,
             hidden,
             embedding: to_vec(o.embedding),
-            attentions: o.attentions.into_iter().map(to_vec).collect(),
+            attentions: if attention {
+                o.attentions.into_iter().map(to_vec).collect()
+            } else {
+                vec![]
+            },
             sentence_logits: to_vec(o.sentence_logits),
             token_logits: to_vec(o.token_logits),
         };

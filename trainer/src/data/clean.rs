@@ -90,10 +90,12 @@ pub fn clean_text(text: &str, report: &mut CleanReport) -> String {
     collapsed.replace("&amp;", "&")
 }
 
-/// Cleans, drops empty texts, low-confidence examples (when `min_confidence` is set) and
-/// exact duplicates (after cleaning, first occurrence kept).
+/// With `repair`, cleans the text and drops empty texts and exact duplicates (after
+/// cleaning, first occurrence kept); drops low-confidence examples when `min_confidence` is
+/// set. Without `repair` the text is left exactly as read.
 pub fn clean_examples(
     examples: Vec<SentenceExample>,
+    repair: bool,
     min_confidence: Option<f64>,
 ) -> (Vec<SentenceExample>, CleanReport) {
     let mut report = CleanReport {
@@ -103,6 +105,16 @@ pub fn clean_examples(
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for mut ex in examples {
+        if let (Some(min), Some(c)) = (min_confidence, ex.confidence) {
+            if c < min {
+                report.dropped_low_confidence += 1;
+                continue;
+            }
+        }
+        if !repair {
+            out.push(ex);
+            continue;
+        }
         let cleaned = clean_text(&ex.text, &mut report);
         if cleaned != ex.text {
             report.texts_changed += 1;
@@ -111,12 +123,6 @@ pub fn clean_examples(
         if ex.text.is_empty() {
             report.dropped_empty += 1;
             continue;
-        }
-        if let (Some(min), Some(c)) = (min_confidence, ex.confidence) {
-            if c < min {
-                report.dropped_low_confidence += 1;
-                continue;
-            }
         }
         if let Some(label) = seen.get(&ex.text) {
             report.dropped_duplicates += 1;
@@ -179,7 +185,8 @@ mod tests {
             ex("meh", "neutral", Some(0.3)),
             ex("fine", "neutral", None),
         ];
-        let (kept, r) = clean_examples(data, Some(0.5));
+        let raw = data.clone();
+        let (kept, r) = clean_examples(data, true, Some(0.5));
         let texts: Vec<&str> = kept.iter().map(|e| e.text.as_str()).collect();
         assert_eq!(texts, ["good day", "fine"]);
         assert_eq!(
@@ -189,6 +196,21 @@ mod tests {
         assert_eq!(
             (r.dropped_empty, r.dropped_low_confidence, r.kept),
             (1, 1, 2)
+        );
+        // Without repair only the confidence filter applies; texts stay byte for byte.
+        let (kept, r) = clean_examples(raw, false, Some(0.5));
+        let texts: Vec<&str> = kept.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["good day", "good  day", "\u{f4}\u{d6}\u{89}", "fine"]
+        );
+        assert_eq!(
+            (
+                r.texts_changed,
+                r.dropped_duplicates,
+                r.dropped_low_confidence
+            ),
+            (0, 0, 1)
         );
     }
 }

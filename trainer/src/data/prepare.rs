@@ -61,6 +61,16 @@ pub fn task_seed(seed: u64, name: &str) -> u64 {
     })
 }
 
+/// [`prepare`] with the base model's tokenizer, which is also returned (its pad id batches
+/// the encoded data).
+pub fn prepare_config(
+    cfg: &TrainConfig,
+) -> Result<(Vec<PreparedTask>, Vec<TaskReport>, TextTokenizer)> {
+    let (_, tok) = crate::load::read_tokenizer(&cfg.base_model, cfg.max_seq_len)?;
+    let (tasks, reports) = prepare(cfg, &tok)?;
+    Ok((tasks, reports, tok))
+}
+
 pub fn prepare(
     cfg: &TrainConfig,
     tok: &TextTokenizer,

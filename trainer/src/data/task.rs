@@ -92,15 +92,7 @@ pub fn load_task(cfg: &TaskConfig) -> Result<TaskData> {
                 parse_jsonl(&decode_text(&bytes), &source)?
             };
             let (examples, report) = if cfg.clean || cfg.min_confidence.is_some() {
-                let (kept, mut r) = clean_examples(raw, cfg.min_confidence);
-                if !cfg.clean {
-                    r = CleanReport {
-                        input: r.input,
-                        dropped_low_confidence: r.dropped_low_confidence,
-                        kept: r.kept,
-                        ..Default::default()
-                    };
-                }
+                let (kept, r) = clean_examples(raw, cfg.clean, cfg.min_confidence);
                 (kept, Some(r))
             } else {
                 (raw, None)

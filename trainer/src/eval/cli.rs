@@ -5,8 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
-use glassbox_model::bundle::Manifest;
-use glassbox_model::{Glassbox, TextTokenizer};
+use glassbox_model::Glassbox;
 
 use super::{evaluate, report, TaskScores};
 use crate::config::TrainConfig;
@@ -19,11 +18,18 @@ pub fn eval<B: Backend>(
     out: Option<&Path>,
     device: &B::Device,
 ) -> Result<Vec<TaskScores>> {
-    let (model, train, tok_bytes): (Glassbox<B>, TrainConfig, Vec<u8>) = match (bundle, run) {
+    // The tokenizer comes from the bundle itself, or from the run's base model.
+    let (model, train, tok_dir): (Glassbox<B>, TrainConfig, std::path::PathBuf) = match (
+        bundle, run,
+    ) {
         (Some(dir), _) => {
             let loaded = crate::load::load_dir::<B>(dir, device)?;
-            let manifest = Manifest::from_json(&std::fs::read(dir.join("manifest.json"))?)?;
-            let Some(cfg) = manifest.training.as_ref().and_then(|t| t.get("config")) else {
+            let Some(cfg) = loaded
+                .manifest
+                .as_ref()
+                .and_then(|m| m.training.as_ref())
+                .and_then(|t| t.get("config"))
+            else {
                 bail!(
                     "bundle {} records no training recipe (it was not exported from a run), so there is no split to evaluate on",
                     dir.display()
@@ -31,23 +37,16 @@ pub fn eval<B: Backend>(
             };
             let train: TrainConfig = serde_json::from_value(cfg.clone())
                 .context("the bundle's training recipe does not parse")?;
-            let tok = std::fs::read(dir.join(glassbox_model::bundle::TOKENIZER))?;
-            (loaded.model, train, tok)
+            (loaded.model, train, dir.to_path_buf())
         }
         (None, Some(run)) => {
             let rm = crate::export::load_run::<B>(run, device)?;
-            let base = &rm.train.base_model;
-            let p = if base.join("manifest.json").is_file() {
-                base.join(glassbox_model::bundle::TOKENIZER)
-            } else {
-                base.join("tokenizer.json")
-            };
-            let tok = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
-            (rm.model, rm.train, tok)
+            let base = rm.train.base_model.clone();
+            (rm.model, rm.train, base)
         }
         (None, None) => bail!("pass --bundle DIR or --run DIR"),
     };
-    let tok = TextTokenizer::from_bytes(&tok_bytes, train.max_seq_len)?;
+    let (_, tok) = crate::load::read_tokenizer(&tok_dir, train.max_seq_len)?;
     let (tasks, _) = prepare(&train, &tok)?;
     let (scores, preds) = evaluate(
         &model,

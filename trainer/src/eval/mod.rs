@@ -6,6 +6,8 @@ pub mod errors;
 pub mod report;
 
 use burn::prelude::*;
+use glassbox_model::decode::argmax;
+use glassbox_model::readout::softmax;
 use glassbox_model::{pad_batch, Glassbox};
 use serde::Serialize;
 use serde_json::Value;
@@ -65,13 +67,7 @@ pub fn logits<B: Backend>(
 }
 
 fn argmax_softmax(row: &[f32]) -> (usize, f32) {
-    let p = glassbox_model::readout::softmax(row);
-    let (i, &v) = p
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .unwrap_or((0, &0.0));
-    (i, v)
+    argmax(&softmax(row))
 }
 
 /// Predictions for the examples `idx` of one task, aligned with `idx`.
@@ -110,8 +106,9 @@ pub fn predict<B: Backend>(
                 if let Target::Class(c) = e.target {
                     gold.push(c);
                 }
-                pred.push(argmax_softmax(r).0);
-                probs.push(glassbox_model::readout::softmax(r));
+                let p = softmax(r);
+                pred.push(argmax(&p).0);
+                probs.push(p);
             }
             Predictions::Sentence { gold, pred, probs }
         }
@@ -204,53 +201,39 @@ pub fn evaluate<B: Backend>(
         .unzip()
 }
 
-/// [`TaskScores`] read back from JSON (run folders store them), reduced to what
-/// cross-validation aggregates.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct TaskScoresOwned {
-    pub task: String,
-    #[serde(default)]
-    pub classification: Option<Value>,
-    #[serde(default)]
-    pub spans: Option<Value>,
+/// Every scalar metric of one task's scores (as stored in run folders: [`TaskScores`] in
+/// JSON), under the names manifests and cross-validation use.
+pub fn flat_metrics(scores: &Value) -> std::collections::BTreeMap<String, f64> {
+    let mut m = std::collections::BTreeMap::new();
+    let f = |p: &str| scores.pointer(p).and_then(Value::as_f64);
+    for (name, p) in [
+        ("accuracy", "/classification/accuracy"),
+        ("macro_f1", "/classification/macro_avg/f1"),
+        ("micro_f1", "/classification/micro_f1"),
+        ("span_micro_f1", "/spans/micro/f1"),
+        ("span_micro_precision", "/spans/micro/precision"),
+        ("span_micro_recall", "/spans/micro/recall"),
+        ("span_macro_f1", "/spans/macro_avg/f1"),
+        ("token_accuracy", "/spans/token_accuracy"),
+    ] {
+        if let Some(x) = f(p) {
+            m.insert(name.to_string(), x);
+        }
+    }
+    let c = &scores["classification"];
+    if let (Some(labels), Some(per)) = (c["labels"].as_array(), c["per_class"].as_array()) {
+        for (l, p) in labels.iter().zip(per) {
+            if let (Some(l), Some(x)) = (l.as_str(), p["f1"].as_f64()) {
+                m.insert(format!("f1_{l}"), x);
+            }
+        }
+    }
+    m
 }
 
-impl TaskScoresOwned {
+impl TaskScores {
     pub fn flat(&self) -> std::collections::BTreeMap<String, f64> {
-        let mut m = std::collections::BTreeMap::new();
-        let f = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_f64);
-        if let Some(c) = &self.classification {
-            for (name, p) in [
-                ("accuracy", "/accuracy"),
-                ("macro_f1", "/macro_avg/f1"),
-                ("micro_f1", "/micro_f1"),
-            ] {
-                if let Some(x) = f(c, p) {
-                    m.insert(name.to_string(), x);
-                }
-            }
-            if let (Some(labels), Some(per)) = (c["labels"].as_array(), c["per_class"].as_array()) {
-                for (l, p) in labels.iter().zip(per) {
-                    if let (Some(l), Some(x)) = (l.as_str(), p["f1"].as_f64()) {
-                        m.insert(format!("f1_{l}"), x);
-                    }
-                }
-            }
-        }
-        if let Some(s) = &self.spans {
-            for (name, p) in [
-                ("span_micro_f1", "/micro/f1"),
-                ("span_micro_precision", "/micro/precision"),
-                ("span_micro_recall", "/micro/recall"),
-                ("span_macro_f1", "/macro_avg/f1"),
-                ("token_accuracy", "/token_accuracy"),
-            ] {
-                if let Some(x) = f(s, p) {
-                    m.insert(name.to_string(), x);
-                }
-            }
-        }
-        m
+        flat_metrics(&serde_json::to_value(self).expect("scores serialise"))
     }
 }
 

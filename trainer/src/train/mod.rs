@@ -27,7 +27,7 @@ use serde_json::json;
 
 use crate::config::{TaskKind, TrainConfig};
 use crate::data::encode::Target;
-use crate::data::prepare::{prepare, PreparedTask, TaskReport};
+use crate::data::prepare::{prepare_config, PreparedTask, TaskReport};
 use crate::eval::{evaluate, mean_headline};
 use crate::fetch::write_atomic;
 use checkpoint::{Best, Checkpoint, TrainState};
@@ -42,8 +42,6 @@ pub const EVAL_BATCH: usize = 64;
 
 /// Label sets of both heads; a head without a task keeps the default labels (untrained).
 pub fn head_labels(tasks: &[PreparedTask]) -> (Vec<String>, Vec<String>) {
-    let default =
-        GlassboxConfig::default_tasks(glassbox_model::BertConfig::new(1, 1, 1, 1, 1, 1, 1));
     let pick = |kind: TaskKind, fallback: Vec<String>| {
         tasks
             .iter()
@@ -52,8 +50,11 @@ pub fn head_labels(tasks: &[PreparedTask]) -> (Vec<String>, Vec<String>) {
             .unwrap_or(fallback)
     };
     (
-        pick(TaskKind::Sentence, default.sentence_labels),
-        pick(TaskKind::Token, default.token_labels),
+        pick(
+            TaskKind::Sentence,
+            GlassboxConfig::default_sentence_labels(),
+        ),
+        pick(TaskKind::Token, GlassboxConfig::default_token_labels()),
     )
 }
 
@@ -67,29 +68,16 @@ pub struct Setup<B: Backend> {
 }
 
 pub fn setup<B: Backend>(cfg: &TrainConfig, device: &B::Device) -> Result<Setup<B>> {
-    // The tokenizer does not depend on labels; load it first to encode the data, then the
-    // model with heads sized from the data's label sets.
-    let tok_path = if cfg.base_model.join("manifest.json").is_file() {
-        cfg.base_model.join(glassbox_model::bundle::TOKENIZER)
-    } else {
-        cfg.base_model.join("tokenizer.json")
-    };
-    let tok_bytes = fs::read(&tok_path).with_context(|| {
-        format!(
-            "cannot read {} (run `glassbox fetch` for the default base model)",
-            tok_path.display()
-        )
-    })?;
-    let tok = TextTokenizer::from_bytes(&tok_bytes, cfg.max_seq_len)?;
-    let (tasks, reports) = prepare(cfg, &tok)?;
+    // The tokenizer does not depend on labels: encode the data first, then build the model
+    // with heads sized from the data's label sets.
+    let (tasks, reports, tokenizer) = prepare_config(cfg)?;
     let (sl, tl) = head_labels(&tasks);
     B::seed(device, cfg.seed);
-    let (model, tokenizer, model_config) = crate::load::load_for_training::<B>(
+    let (model, model_config) = crate::load::load_for_training::<B>(
         &cfg.base_model,
         sl,
         tl,
         cfg.train.head_dropout,
-        cfg.max_seq_len,
         device,
     )?;
     Ok(Setup {
@@ -329,14 +317,18 @@ pub fn train_with<B: AutodiffBackend>(
         }
         .mul_scalar(task.data.config.loss_weight);
         let loss_v: f64 = loss.clone().into_scalar().elem();
-        let last_good = checkpoint::latest(run)
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| "none yet".into());
+        // Looked up only when a run has to stop.
+        let last_good = || {
+            checkpoint::latest(run)
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "none yet".into())
+        };
         if !loss_v.is_finite() {
             bar.abandon();
             bail!(
-                "step {step}: the {:?} loss is {loss_v}; training stopped. The last good checkpoint is {last_good} (lower train.lr or raise clipping, then --resume)",
-                task.name()
+                "step {step}: the {:?} loss is {loss_v}; training stopped. The last good checkpoint is {} (lower train.lr or raise clipping, then --resume)",
+                task.name(),
+                last_good()
             );
         }
         let lr = schedule::warmup_linear(step, t.steps, warmup, t.lr);
@@ -345,8 +337,9 @@ pub fn train_with<B: AutodiffBackend>(
         if !norm.is_finite() {
             bar.abandon();
             bail!(
-                "step {step}: the {:?} gradient norm is {norm}; training stopped. The last good checkpoint is {last_good}",
-                task.name()
+                "step {step}: the {:?} gradient norm is {norm}; training stopped. The last good checkpoint is {}",
+                task.name(),
+                last_good()
             );
         }
         model = m;
