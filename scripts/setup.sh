@@ -17,6 +17,8 @@ dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || apt_missing+=(mesa-vulkan-drivers
 dpkg -s libvulkan1 >/dev/null 2>&1 || apt_missing+=(libvulkan1)
 # The trainer's charts (plotters) draw their text with DejaVu Sans.
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || apt_missing+=(fonts-dejavu-core)
+# WordNet's synonym database, read by the trainer's EDA augmentation.
+dpkg -s wordnet-base >/dev/null 2>&1 || apt_missing+=(wordnet-base)
 python3 -m pip --version >/dev/null 2>&1 || apt_missing+=(python3-pip)
 command -v node >/dev/null 2>&1 || apt_missing+=(nodejs npm)
 if [ ${#apt_missing[@]} -gt 0 ]; then

@@ -575,3 +575,124 @@ fn nan_loss_stops_with_step_and_task_and_bad_data_names_the_line() {
         "a failed start leaves no half-made run"
     );
 }
+
+#[test]
+fn ablation_runs_every_method_and_tabulates_seeds() {
+    let (dir, cfg) = setup("ablate");
+    let file = dir.join("ablate.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+base = "{cfg}"
+seeds = [1, 2]
+[budget]
+"train.steps" = 12
+"train.checkpoint_every" = 6
+[[variants]]
+name = "default"
+[[variants]]
+name = "uncertainty"
+set = {{ "train.balance" = "uncertainty" }}
+[[variants]]
+name = "dwa"
+set = {{ "train.balance" = "dwa", "train.dwa_window" = 2 }}
+[[variants]]
+name = "gradnorm"
+set = {{ "train.balance" = "gradnorm" }}
+[[variants]]
+name = "pcgrad"
+set = {{ "train.balance" = "pcgrad" }}
+[[variants]]
+name = "eda mixup llrd cosine unfreeze"
+set = {{ "augment.tasks" = ["mood", "ents"], "train.mixup_alpha" = 0.4, "train.layer_decay" = 0.8, "train.schedule" = "cosine", "train.unfreeze_every" = 3, "tasks.ents.head_lr_factor" = 3.0 }}
+[[variants]]
+name = "mood only"
+drop_tasks = ["ents"]
+"#,
+            cfg = cfg.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.join("ablation");
+    let table = ok(&glassbox(
+        &[
+            "ablate",
+            "--config",
+            &file.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ],
+        &[],
+    ));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("ablation.json")).unwrap()).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 7);
+    for r in rows {
+        assert_eq!(r["score"]["values"].as_array().unwrap().len(), 2, "{r}");
+    }
+    assert!(rows[6]["delta"].is_null() && rows[6]["metrics"].get("ents").is_none());
+    assert!(table.contains("| mood only |") && out.join("ablation.png").is_file());
+    let run = |v: &str, s: u32| out.join(v).join(format!("seed-{s}"));
+
+    // Uncertainty: the log-variances are trained, so the effective weights leave 1.
+    let w: Vec<f64> = metrics(&run("uncertainty", 1))
+        .iter()
+        .filter_map(|v| v["weight"].as_f64())
+        .collect();
+    assert_eq!(w[0], 1.0);
+    assert!(w[2..].iter().all(|&x| (x - 1.0).abs() > 1e-4), "{w:?}");
+    // Joint methods train both tasks at every step.
+    for v in ["gradnorm", "pcgrad"] {
+        let m = metrics(&run(v, 1));
+        for step in 0..12 {
+            let tasks: Vec<&str> = m
+                .iter()
+                .filter(|x| x["step"] == step && x.get("loss").is_some())
+                .map(|x| x["task"].as_str().unwrap())
+                .collect();
+            assert_eq!(tasks, ["mood", "ents"], "{v} step {step}");
+        }
+    }
+    // GradNorm weights move and keep summing to the number of tasks.
+    let gw: Vec<f64> = metrics(&run("gradnorm", 1))
+        .iter()
+        .filter(|x| x["step"] == 11 && x.get("weight").is_some())
+        .map(|x| x["weight"].as_f64().unwrap())
+        .collect();
+    assert!(
+        (gw.iter().sum::<f64>() - 2.0).abs() < 1e-6 && (gw[0] - 1.0).abs() > 1e-3,
+        "{gw:?}"
+    );
+    // EDA adds training examples only: dev and test are those of the plain run.
+    let aug = run("eda-mixup-llrd-cosine-unfreeze", 1);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(aug.join("augment.json")).unwrap()).unwrap();
+    let splits = |r: &Path| -> Value {
+        serde_json::from_slice(&std::fs::read(r.join("splits.json")).unwrap()).unwrap()
+    };
+    let (plain, augmented) = (splits(&run("default", 1)), splits(&aug));
+    for t in 0..2 {
+        let added = report[t]["added"].as_u64().unwrap() as usize;
+        assert!(added > 0, "{report}");
+        assert_eq!(plain[t]["dev"], augmented[t]["dev"]);
+        assert_eq!(plain[t]["test"], augmented[t]["test"]);
+        assert_eq!(
+            augmented[t]["train"].as_array().unwrap().len(),
+            plain[t]["train"].as_array().unwrap().len() + added
+        );
+    }
+    // A second invocation finds every run finished and only rewrites the table.
+    let again = ok(&glassbox(
+        &[
+            "ablate",
+            "--config",
+            &file.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+        ],
+        &[],
+    ));
+    assert_eq!(again, table);
+}

@@ -157,6 +157,11 @@ pub fn model_card(m: &Manifest, test: &[TaskScores], run: &Path) -> String {
             sum["best"]["step"]
         );
     }
+    s.push_str(
+        "How the training methods compare (schedules, task learning rates, layer-wise decay, \
+         freezing, loss balancing, augmentation, mixup, single-task runs) is measured in the \
+         ablation table, [docs/ablation.md](../../../docs/ablation.md) in the repository.\n\n",
+    );
     s.push_str("## Metrics (held-out test split)\n\n| task | metric | value | 95% CI (cross-validation) |\n|---|---|---|---|\n");
     for x in &m.metrics {
         let ci = x

@@ -120,6 +120,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
     },
+    /// Trains the variants of an ablation file (one per method, several seeds each) and
+    /// writes the table (ablation.md/json) and chart under --out. Resumable.
+    Ablate {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+    },
     /// Majority-class and TF-IDF + logistic-regression baselines on a run's splits.
     Baselines {
         #[arg(long)]
@@ -300,6 +310,17 @@ pub fn main() -> Result<()> {
                 crate::cv::cross_validate::<burn::backend::Autodiff<B>>(&cfg, folds, &out, &device)?
             });
             println!("{}", serde_json::to_string_pretty(&result["summary"])?);
+            Ok(())
+        }
+        Command::Ablate {
+            config,
+            out,
+            backend,
+        } => {
+            with_backend!(backend, |B, device| {
+                crate::ablate::ablate::<burn::backend::Autodiff<B>>(&config, &out, &device)?
+            });
+            print!("{}", std::fs::read_to_string(out.join("ablation.md"))?);
             Ok(())
         }
         Command::Baselines { run } => {

@@ -25,6 +25,43 @@ pub struct TrainConfig {
     pub tasks: Vec<TaskConfig>,
     #[serde(default)]
     pub train: TrainParams,
+    #[serde(default)]
+    pub augment: AugmentConfig,
+}
+
+/// EDA (Wei & Zou 2019) on the training split: each training example gets `copies`
+/// augmented versions, each made by one of the enabled operations. Token tasks are augmented
+/// label-aware: only `O` words are replaced, swapped or deleted, insertions never land inside
+/// an entity, and every tag moves with its word.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Tasks (by name) to augment; empty: none.
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    #[serde(default = "d_one_usize")]
+    pub copies: usize,
+    /// Synonym replacement: fraction of words replaced (0 disables).
+    #[serde(default = "d_eda")]
+    pub synonym: f64,
+    /// Random insertion of a synonym of another word: fraction of the length (0 disables).
+    #[serde(default = "d_eda")]
+    pub insert: f64,
+    /// Random swaps: fraction of the length (0 disables).
+    #[serde(default = "d_eda")]
+    pub swap: f64,
+    /// Random deletion: probability per word (0 disables).
+    #[serde(default = "d_eda")]
+    pub delete: f64,
+    /// WordNet database directory (Debian's `wordnet-base` installs it here).
+    #[serde(default = "d_wordnet")]
+    pub wordnet: PathBuf,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("defaults parse")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -94,8 +131,16 @@ pub struct TaskConfig {
     /// stay whole so metrics remain comparable.
     #[serde(default)]
     pub max_train_examples: Option<usize>,
+    /// Fixed weight of this task's loss (`train.balance = "fixed"`, the default).
     #[serde(default = "d_one")]
     pub loss_weight: f64,
+    /// Learning-rate factor of this task's head (the encoder's is `train.encoder_lr_factor`).
+    #[serde(default = "d_one")]
+    pub head_lr_factor: f64,
+    /// Evaluate on at most this many dev examples (a seeded, stratified subsample) — for quick
+    /// experiments such as ablations; the dev metric is noisier. Test stays whole.
+    #[serde(default)]
+    pub max_dev_examples: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -107,6 +152,45 @@ pub enum Sampling {
     Temperature,
     /// Tasks take turns.
     RoundRobin,
+}
+
+/// Learning-rate schedule over optimizer steps (see `train::schedule`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    Constant,
+    /// Linear warmup, then linear decay to zero.
+    Linear,
+    /// Linear warmup, then half a cosine down to zero.
+    Cosine,
+    /// Triangular cycles between `lr × min_lr_ratio` and `lr` (Smith 2017).
+    Cyclical,
+    /// One cycle: cosine up from `lr / one_cycle_div` to `lr`, then down to
+    /// `lr / (one_cycle_div × one_cycle_final_div)` (Smith & Topin 2019).
+    OneCycle,
+}
+
+/// How the task losses are combined.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    /// Each task's `loss_weight`.
+    Fixed,
+    /// Learned log-variances s: exp(−s)·L + s (Kendall et al. 2018).
+    Uncertainty,
+    /// Dynamic weight average over windows of `dwa_window` steps (Liu et al. 2019).
+    Dwa,
+    /// GradNorm on the last shared layer (Chen et al. 2018); every step trains all tasks.
+    Gradnorm,
+    /// PCGrad gradient surgery (Yu et al. 2020); every step trains all tasks.
+    Pcgrad,
+}
+
+impl Balance {
+    /// Methods that need every task's gradient at the same step.
+    pub fn joint(self) -> bool {
+        matches!(self, Balance::Gradnorm | Balance::Pcgrad)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -143,6 +227,56 @@ pub struct TrainParams {
     /// Stop when the dev score has not improved for this many evaluations (0: never).
     #[serde(default = "d_patience")]
     pub patience: usize,
+    #[serde(default = "d_schedule")]
+    pub schedule: Schedule,
+    /// Cyclical: steps per half cycle (lr rises for this many steps, then falls).
+    #[serde(default = "d_cycle")]
+    pub cycle_steps: usize,
+    /// Cyclical: the low end of the cycle as a fraction of `lr`.
+    #[serde(default = "d_min_lr_ratio")]
+    pub min_lr_ratio: f64,
+    /// One-cycle: fraction of the steps spent rising.
+    #[serde(default = "d_pct")]
+    pub one_cycle_pct: f64,
+    #[serde(default = "d_div")]
+    pub one_cycle_div: f64,
+    #[serde(default = "d_final_div")]
+    pub one_cycle_final_div: f64,
+    /// Learning-rate factor of the shared encoder (embeddings and layers).
+    #[serde(default = "d_one")]
+    pub encoder_lr_factor: f64,
+    /// Layer-wise decay ξ: layer l of L gets lr·ξ^(L−l), the embeddings lr·ξ^L (1: off).
+    #[serde(default = "d_one")]
+    pub layer_decay: f64,
+    /// Never train the embeddings.
+    #[serde(default)]
+    pub freeze_embeddings: bool,
+    /// Train the heads only.
+    #[serde(default)]
+    pub freeze_encoder: bool,
+    /// Gradual unfreezing (ULMFiT): start with the heads only and unfreeze one more encoder
+    /// layer, top down, every this many steps, the embeddings last (0: off).
+    #[serde(default)]
+    pub unfreeze_every: usize,
+    #[serde(default = "d_balance")]
+    pub balance: Balance,
+    /// Learning rate of the uncertainty log-variances (plain gradient descent).
+    #[serde(default = "d_balance_lr")]
+    pub uncertainty_lr: f64,
+    #[serde(default = "d_dwa_t")]
+    pub dwa_temperature: f64,
+    /// DWA compares mean losses of consecutive windows of this many steps.
+    #[serde(default = "d_dwa_window")]
+    pub dwa_window: usize,
+    /// GradNorm's asymmetry α.
+    #[serde(default = "d_gn_alpha")]
+    pub gradnorm_alpha: f64,
+    /// Learning rate of the GradNorm task weights.
+    #[serde(default = "d_balance_lr")]
+    pub gradnorm_lr: f64,
+    /// Mixup on the sentence task's pooled embeddings: λ ~ Beta(α, α) (0: off).
+    #[serde(default)]
+    pub mixup_alpha: f64,
 }
 
 impl Default for TrainParams {
@@ -205,6 +339,48 @@ fn d_ckpt_every() -> usize {
 fn d_patience() -> usize {
     5
 }
+fn d_schedule() -> Schedule {
+    Schedule::Linear
+}
+fn d_cycle() -> usize {
+    100
+}
+fn d_min_lr_ratio() -> f64 {
+    0.1
+}
+fn d_pct() -> f64 {
+    0.3
+}
+fn d_div() -> f64 {
+    25.0
+}
+fn d_final_div() -> f64 {
+    1e4
+}
+fn d_balance() -> Balance {
+    Balance::Fixed
+}
+fn d_balance_lr() -> f64 {
+    0.025
+}
+fn d_dwa_t() -> f64 {
+    2.0
+}
+fn d_dwa_window() -> usize {
+    50
+}
+fn d_gn_alpha() -> f64 {
+    1.5
+}
+fn d_one_usize() -> usize {
+    1
+}
+fn d_eda() -> f64 {
+    0.1
+}
+fn d_wordnet() -> PathBuf {
+    PathBuf::from("/usr/share/wordnet")
+}
 
 impl TrainConfig {
     pub fn from_toml(text: &str, source: &Path) -> Result<Self> {
@@ -248,6 +424,33 @@ impl TrainConfig {
         if self.split.dev <= 0.0 || self.split.test < 0.0 || self.split.dev + self.split.test >= 1.0
         {
             bail!("split.dev must be > 0, split.test ≥ 0, and together < 1");
+        }
+        if t.cycle_steps == 0 || !(0.0..1.0).contains(&t.one_cycle_pct) || t.one_cycle_div < 1.0 {
+            bail!("train.cycle_steps must be ≥ 1, one_cycle_pct in [0, 1), one_cycle_div ≥ 1");
+        }
+        if !((0.0..=1.0).contains(&t.min_lr_ratio) && t.layer_decay > 0.0 && t.layer_decay <= 1.0) {
+            bail!("train.min_lr_ratio must be in [0, 1] and layer_decay in (0, 1]");
+        }
+        if t.dwa_window == 0 || t.dwa_temperature <= 0.0 || t.mixup_alpha < 0.0 {
+            bail!("train.dwa_window and dwa_temperature must be positive, mixup_alpha ≥ 0");
+        }
+        if t.balance.joint() && self.tasks.len() < 2 {
+            bail!("train.balance = {:?} needs two tasks", t.balance);
+        }
+        if let Some(t) = self.tasks.iter().find(|t| t.max_dev_examples == Some(0)) {
+            bail!("task {:?}: max_dev_examples must be ≥ 1", t.name);
+        }
+        for name in &self.augment.tasks {
+            if !self.tasks.iter().any(|t| &t.name == name) {
+                bail!("augment.tasks names {name:?}, which is not a task");
+            }
+        }
+        let a = &self.augment;
+        if [a.synonym, a.insert, a.swap, a.delete]
+            .iter()
+            .any(|p| !(0.0..=1.0).contains(p))
+        {
+            bail!("augment rates must be in [0, 1]");
         }
         if self.max_seq_len < 8 {
             bail!("max_seq_len must be at least 8");

@@ -103,7 +103,7 @@ pub fn cross_validate<B: AutodiffBackend>(
             .collect();
         let done = dir.join("train_summary.json").is_file();
         if !done {
-            let resume = crate::train::checkpoint::latest(&dir).is_some();
+            let resume = crate::train::checkpoint::resume_or_clear(&dir)?;
             eprintln!(
                 "fold {}/{k}{}",
                 f + 1,

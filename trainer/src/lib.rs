@@ -1,6 +1,7 @@
 //! glassbox's native side: assets, running the model, bundles. The binary is a thin shell
 //! over this library so tests and benches can call the same functions.
 
+pub mod ablate;
 pub mod backend;
 pub mod baselines;
 pub mod card;

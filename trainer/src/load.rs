@@ -120,15 +120,18 @@ pub fn read_tokenizer(dir: &Path, max_seq_len: usize) -> Result<(Vec<u8>, TextTo
 /// comes from [`read_tokenizer`].
 pub fn load_for_training<B: Backend>(
     dir: &Path,
-    sentence_labels: Vec<String>,
-    token_labels: Vec<String>,
+    sentence_labels: Option<Vec<String>>,
+    token_labels: Option<Vec<String>>,
     head_dropout: f64,
     device: &B::Device,
 ) -> Result<(Glassbox<B>, GlassboxConfig)> {
     if dir.join(bundle::MANIFEST).is_file() {
         let loaded = load_dir::<B>(dir, device)?;
-        if loaded.config.sentence_labels != sentence_labels
-            || loaded.config.token_labels != token_labels
+        let differs = |want: &Option<Vec<String>>, have: &Vec<String>| {
+            want.as_ref().is_some_and(|w| w != have)
+        };
+        if differs(&sentence_labels, &loaded.config.sentence_labels)
+            || differs(&token_labels, &loaded.config.token_labels)
         {
             bail!(
                 "bundle {} has labels {:?} / {:?}, the tasks need {:?} / {:?}",
@@ -150,8 +153,12 @@ pub fn load_for_training<B: Backend>(
     }
     let bert = BertConfig::from_hf_json(&read(&cfg_path)?)
         .with_context(|| format!("reading {}", cfg_path.display()))?;
-    let config =
-        GlassboxConfig::new(bert, sentence_labels, token_labels).with_head_dropout(head_dropout);
+    let config = GlassboxConfig::new(
+        bert,
+        sentence_labels.unwrap_or_else(GlassboxConfig::default_sentence_labels),
+        token_labels.unwrap_or_else(GlassboxConfig::default_token_labels),
+    )
+    .with_head_dropout(head_dropout);
     let (model, _report) = config
         .init::<B>(device)
         .load_hf_safetensors(read(&dir.join("model.safetensors"))?)

@@ -1,6 +1,7 @@
 //! Reading training data: token tasks from CoNLL-style columns, sentence tasks from CSV or
 //! JSONL. A malformed line is an error naming the file and line, never a silent skip.
 
+pub mod augment;
 pub mod clean;
 pub mod conll;
 pub mod encode;
@@ -8,6 +9,7 @@ pub mod prepare;
 pub mod sentence;
 pub mod split;
 pub mod task;
+pub mod wordnet;
 
 use std::fmt;
 

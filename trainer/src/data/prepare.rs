@@ -92,6 +92,14 @@ pub fn prepare(
                 split.train = sub.train.iter().map(|&j| split.train[j]).collect();
             }
         }
+        if let Some(n) = tc.max_dev_examples {
+            if n < split.dev.len() {
+                let keys: Vec<String> = split.dev.iter().map(|&i| strata[i].clone()).collect();
+                let drop = 1.0 - n as f64 / keys.len() as f64;
+                let sub = stratified_split(&keys, 0.0, drop, seed.wrapping_add(2));
+                split.dev = sub.train.iter().map(|&j| split.dev[j]).collect();
+            }
+        }
         let encoded: Vec<Encoded> = match &data.examples {
             Examples::Sentence(v) => v
                 .iter()

@@ -33,6 +33,9 @@ pub struct TrainState {
     pub elapsed_s: f64,
     /// Sentences trained on so far.
     pub sentences: usize,
+    /// Task-weighting state (uncertainty log-variances, DWA/GradNorm weights and history).
+    #[serde(default)]
+    pub balance: super::balance::BalanceState,
 }
 
 pub struct Checkpoint {
@@ -72,6 +75,19 @@ pub fn save(run: &Path, ck: &Checkpoint) -> Result<()> {
         fs::remove_dir_all(&old)?;
     }
     Ok(())
+}
+
+/// For drivers that own their run folders (cv, ablate): whether `run` can be resumed. A
+/// folder a kill left without any checkpoint holds nothing worth keeping and is cleared, so
+/// the run starts over instead of refusing to overwrite it.
+pub fn resume_or_clear(run: &Path) -> Result<bool> {
+    if latest(run).is_some() {
+        return Ok(true);
+    }
+    if run.exists() {
+        fs::remove_dir_all(run).with_context(|| format!("clearing {}", run.display()))?;
+    }
+    Ok(false)
 }
 
 /// The newest complete checkpoint of `run`, if any.

@@ -5,11 +5,14 @@
 //! Everything a step depends on is therefore a function of (seed, step, counters), which is
 //! what lets `--resume` continue a killed run bit for bit.
 
+pub mod balance;
 pub mod checkpoint;
+pub mod grads;
 pub mod loss;
 pub mod optim;
 pub mod sampler;
 pub mod schedule;
+pub mod step;
 
 use std::fs;
 use std::io::{BufRead, Write};
@@ -21,17 +24,17 @@ use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
-use glassbox_model::{pad_batch, Glassbox, GlassboxConfig, TextTokenizer};
+use glassbox_model::{Glassbox, GlassboxConfig, TextTokenizer};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::config::{TaskKind, TrainConfig};
-use crate::data::encode::Target;
+use crate::config::{Balance, TaskKind, TrainConfig};
 use crate::data::prepare::{prepare_config, PreparedTask, TaskReport};
 use crate::eval::{evaluate, mean_headline};
 use crate::fetch::write_atomic;
+use burn::optim::GradientsParams;
 use checkpoint::{Best, Checkpoint, TrainState};
-use optim::{default_groups, parameters, GroupOptimizer};
+use optim::{frozen_units, parameters, GroupOptimizer, LrFactors, Unit};
 use sampler::{task_for_step, task_probs, Stream};
 
 pub const CONFIG_COPY: &str = "config.toml";
@@ -40,22 +43,16 @@ pub const BEST: &str = "best";
 pub const FINAL_WEIGHTS: &str = "final.bpk";
 pub const EVAL_BATCH: usize = 64;
 
-/// Label sets of both heads; a head without a task keeps the default labels (untrained).
-pub fn head_labels(tasks: &[PreparedTask]) -> (Vec<String>, Vec<String>) {
-    let pick = |kind: TaskKind, fallback: Vec<String>| {
+/// Label sets of the heads the tasks train; `None` for a head without a task, which keeps
+/// the base's labels (a bundle's, or the defaults for a fresh head).
+pub fn head_labels(tasks: &[PreparedTask]) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let pick = |kind: TaskKind| {
         tasks
             .iter()
             .find(|t| t.kind() == kind)
             .map(|t| t.labels().to_vec())
-            .unwrap_or(fallback)
     };
-    (
-        pick(
-            TaskKind::Sentence,
-            GlassboxConfig::default_sentence_labels(),
-        ),
-        pick(TaskKind::Token, GlassboxConfig::default_token_labels()),
-    )
+    (pick(TaskKind::Sentence), pick(TaskKind::Token))
 }
 
 /// The prepared data and a freshly loaded base model for `cfg`.
@@ -188,6 +185,8 @@ pub fn train_with<B: AutodiffBackend>(
             t.split = s;
         }
     }
+    let augmented =
+        crate::data::augment::augment_tasks(&mut tasks, &cfg.augment, &tokenizer, cfg.seed)?;
     // Written once the data has been read, so a config error leaves no half-made run behind.
     if !resume {
         write_atomic(&run.join(CONFIG_COPY), toml::to_string(cfg)?.as_bytes())?;
@@ -204,6 +203,12 @@ pub fn train_with<B: AutodiffBackend>(
         &run.join("splits.json"),
         serde_json::to_string(&splits)?.as_bytes(),
     )?;
+    if !augmented.is_empty() {
+        write_atomic(
+            &run.join("augment.json"),
+            serde_json::to_string_pretty(&augmented)?.as_bytes(),
+        )?;
+    }
     write_atomic(
         &run.join("model_config.json"),
         serde_json::to_string_pretty(&model_config)?.as_bytes(),
@@ -219,6 +224,7 @@ pub fn train_with<B: AutodiffBackend>(
         stopped_early: false,
         elapsed_s: 0.0,
         sentences: 0,
+        balance: balance::BalanceState::new(tasks.len()),
     };
     let mut optim_state = None;
     if let Some(dir) = &ck_dir {
@@ -233,7 +239,15 @@ pub fn train_with<B: AutodiffBackend>(
     }
     // Groups are built from the ids of the model as loaded (a resumed model's ids are the
     // checkpoint's, not the fresh ones).
-    let groups = default_groups(&parameters::<B, _>(&model), t.weight_decay);
+    let head_factor = |kind: TaskKind| cfg.task(kind).map(|c| c.head_lr_factor).unwrap_or(1.0);
+    let factors = LrFactors {
+        encoder: t.encoder_lr_factor,
+        layer_decay: t.layer_decay,
+        layers: model_config.bert.num_hidden_layers,
+        sentence_head: head_factor(TaskKind::Sentence),
+        token_head: head_factor(TaskKind::Token),
+    };
+    let groups = optim::groups(&parameters::<B, _>(&model), t.weight_decay, &factors);
     let mut opt = GroupOptimizer::<B, Glassbox<B>>::new(groups);
     if let Some(blobs) = optim_state {
         opt = opt.load(blobs, device)?;
@@ -257,7 +271,6 @@ pub fn train_with<B: AutodiffBackend>(
         .enumerate()
         .map(|(i, task)| Stream::new(task.split.train.clone(), cfg.seed, i))
         .collect();
-    let warmup = (t.warmup_ratio * t.steps as f64).round() as usize;
     let pad = tokenizer.pad_id();
 
     let bar = ProgressBar::new(t.steps as u64).with_position(state.step as u64);
@@ -281,87 +294,173 @@ pub fn train_with<B: AutodiffBackend>(
     let plain = bar.is_hidden();
     let mut last_plain = Instant::now();
 
+    let layers = model_config.bert.num_hidden_layers;
+    let shared = opt.ids_of(|u| u.shared());
+    let heads = opt.ids_of(|u| !u.shared());
+    let last_layer = opt.ids_of(|u| u == Unit::Layer(layers.saturating_sub(1)));
+    // Looked up only when a run has to stop.
+    let last_good = || {
+        checkpoint::latest(run)
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| "none yet".into())
+    };
+
     while state.step < t.steps && !state.stopped_early {
         let step = state.step;
-        let ti = task_for_step(t.sampling, &probs, cfg.seed, step);
-        let task = &tasks[ti];
-        let k = state.batches[ti];
-        let idx = streams[ti].batch(k, t.batch_size);
-        B::seed(device, step_seed(cfg.seed, step));
-        let items: Vec<_> = idx.iter().map(|&i| &task.encoded[i]).collect();
-        let rows: Vec<&[u32]> = items.iter().map(|e| e.ids.as_slice()).collect();
-        let batch = pad_batch::<B>(&rows, pad, device);
-        let out = model.forward(batch.input_ids, batch.pad_mask);
-        let loss = match task.kind() {
-            TaskKind::Sentence => {
-                let targets: Vec<usize> = items
-                    .iter()
-                    .map(|e| match e.target {
-                        Target::Class(c) => c,
-                        Target::Tags(_) => unreachable!(),
-                    })
-                    .collect();
-                let weights: Vec<f32> = items.iter().map(|e| e.weight).collect();
-                loss::sentence_loss(out.sentence_logits, &targets, &weights)
-            }
-            TaskKind::Token => {
-                let targets: Vec<Vec<i64>> = items
-                    .iter()
-                    .map(|e| match &e.target {
-                        Target::Tags(v) => v.clone(),
-                        Target::Class(_) => unreachable!(),
-                    })
-                    .collect();
-                loss::token_loss(out.token_logits, &targets)
-            }
-        }
-        .mul_scalar(task.data.config.loss_weight);
-        let loss_v: f64 = loss.clone().into_scalar().elem();
-        // Looked up only when a run has to stop.
-        let last_good = || {
-            checkpoint::latest(run)
-                .map(|d| d.display().to_string())
-                .unwrap_or_else(|| "none yet".into())
+        let frozen = frozen_units(
+            t.freeze_embeddings,
+            t.freeze_encoder,
+            t.unfreeze_every,
+            layers,
+            step,
+        );
+        let lr = schedule::lr_at(t, step);
+        // Joint balancing needs every task's gradient at this step; otherwise one task trains.
+        let chosen: Vec<usize> = if t.balance.joint() {
+            (0..tasks.len()).collect()
+        } else {
+            vec![task_for_step(t.sampling, &probs, cfg.seed, step)]
         };
-        if !loss_v.is_finite() {
-            bar.abandon();
-            bail!(
-                "step {step}: the {:?} loss is {loss_v}; training stopped. The last good checkpoint is {} (lower train.lr or raise clipping, then --resume)",
-                task.name(),
-                last_good()
-            );
+        let mut task_grads = Vec::with_capacity(chosen.len());
+        let mut raw_losses = Vec::with_capacity(chosen.len());
+        let mut used_weights = Vec::with_capacity(chosen.len());
+        for &ti in &chosen {
+            let task = &tasks[ti];
+            let idx = streams[ti].batch(state.batches[ti], t.batch_size);
+            B::seed(device, step_seed(cfg.seed, step) ^ ((ti as u64) << 40));
+            let mix = (task.kind() == TaskKind::Sentence && t.mixup_alpha > 0.0)
+                .then(|| step::draw_mix(t.mixup_alpha, cfg.seed, step, idx.len()));
+            let raw = step::batch_loss(&model, task, &idx, pad, mix.as_ref(), device);
+            let raw_v: f64 = raw.clone().into_scalar().elem();
+            if !raw_v.is_finite() {
+                bar.abandon();
+                bail!(
+                    "step {step}: the {:?} loss is {raw_v}; training stopped. The last good checkpoint is {} (lower train.lr or raise clipping, then --resume)",
+                    task.name(),
+                    last_good()
+                );
+            }
+            let lw = task.data.config.loss_weight;
+            let bal = &mut state.balance;
+            let (loss, log_var, w) = match t.balance {
+                Balance::Fixed | Balance::Gradnorm | Balance::Pcgrad => {
+                    (raw.mul_scalar(lw), None, lw)
+                }
+                Balance::Dwa => {
+                    let w = lw * bal.weights[ti];
+                    (raw.mul_scalar(w), None, w)
+                }
+                Balance::Uncertainty => {
+                    // exp(−s)·L + s with s = log σ² a leaf tensor the backward pass reaches.
+                    let s =
+                        Tensor::<B, 1>::from_data([bal.log_vars[ti] as f32], device).require_grad();
+                    let l = raw.mul_scalar(lw) * s.clone().neg().exp() + s.clone();
+                    (l, Some(s), lw * (-bal.log_vars[ti]).exp())
+                }
+            };
+            let mut grads = loss.backward();
+            if let Some(s) = log_var {
+                let g: f64 = s
+                    .grad(&grads)
+                    .map(|g| g.into_scalar().elem())
+                    .unwrap_or(0.0);
+                bal.log_vars[ti] -= t.uncertainty_lr * g;
+                s.grad_remove(&mut grads);
+            }
+            if t.balance == Balance::Dwa {
+                bal.dwa_observe(ti, raw_v, step, t.dwa_window, t.dwa_temperature);
+            }
+            task_grads.push(GradientsParams::from_grads(grads, &model));
+            raw_losses.push(raw_v);
+            used_weights.push(w);
+            state.batches[ti] += 1;
+            state.sentences += idx.len();
+            window.1 += idx.len();
         }
-        let lr = schedule::warmup_linear(step, t.steps, warmup, t.lr);
-        let grads = loss.backward();
-        let (m, norm) = opt.step(lr, model, grads, t.clip_norm);
+        let combined = match t.balance {
+            Balance::Pcgrad => {
+                let k = task_grads.len();
+                let mut gram = vec![vec![0.0; k]; k];
+                for i in 0..k {
+                    for j in i..k {
+                        let d = grads::dot::<B, _>(
+                            &model,
+                            &task_grads[i],
+                            &task_grads[j],
+                            Some(&shared),
+                        );
+                        gram[i][j] = d;
+                        gram[j][i] = d;
+                    }
+                }
+                let a = balance::pcgrad_coefficients(&gram);
+                let mut total = GradientsParams::new();
+                for (kk, g) in task_grads.iter().enumerate() {
+                    let c: f64 = (0..k).map(|i| a[i][kk]).sum();
+                    grads::axpy::<B, _>(&model, &mut total, c, g, Some(&shared));
+                    grads::axpy::<B, _>(&model, &mut total, 1.0, g, Some(&heads));
+                }
+                total
+            }
+            Balance::Gradnorm => {
+                let bal = &mut state.balance;
+                let norms: Vec<f64> = task_grads
+                    .iter()
+                    .map(|g| grads::squared_norm::<B, _>(&model, g, Some(&last_layer)).sqrt())
+                    .collect();
+                for (i, l) in raw_losses.iter().enumerate() {
+                    bal.initial[i].get_or_insert(*l);
+                }
+                let w = bal.weights.clone();
+                let mut total = GradientsParams::new();
+                for (i, g) in task_grads.iter().enumerate() {
+                    grads::axpy::<B, _>(&model, &mut total, w[i], g, None);
+                    used_weights[i] *= w[i];
+                }
+                let initial: Vec<f64> = bal.initial.iter().map(|l| l.unwrap_or(1.0)).collect();
+                bal.weights = balance::gradnorm_update(
+                    &w,
+                    &norms,
+                    &raw_losses,
+                    &initial,
+                    t.gradnorm_alpha,
+                    t.gradnorm_lr,
+                );
+                total
+            }
+            _ => task_grads.pop().expect("one task trained"),
+        };
+        let (m, norm) = opt.step(lr, model, combined, t.clip_norm, &frozen);
         if !norm.is_finite() {
             bar.abandon();
+            let names: Vec<&str> = chosen.iter().map(|&i| tasks[i].name()).collect();
             bail!(
-                "step {step}: the {:?} gradient norm is {norm}; training stopped. The last good checkpoint is {}",
-                task.name(),
+                "step {step}: the {} gradient norm is {norm}; training stopped. The last good checkpoint is {}",
+                names.join("+"),
                 last_good()
             );
         }
         model = m;
-        state.batches[ti] += 1;
-        state.sentences += idx.len();
         state.step += 1;
-        window.1 += idx.len();
         let secs = window.0.elapsed().as_secs_f64();
         if secs > 5.0 {
             rate = window.1 as f64 / secs;
             window = (Instant::now(), 0);
         }
-        let e = ema[ti].map_or(loss_v, |e| 0.9 * e + 0.1 * loss_v);
-        ema[ti] = Some(e);
         state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
-        writeln!(
-            log,
-            "{}",
-            json!({"step": step, "task": task.name(), "loss": loss_v, "lr": lr, "grad_norm": norm,
-                   "epoch": streams[ti].epochs(state.batches[ti], t.batch_size),
-                   "sentences": state.sentences, "elapsed_s": state.elapsed_s})
-        )?;
+        for (j, &ti) in chosen.iter().enumerate() {
+            let loss_v = raw_losses[j];
+            let e = ema[ti].map_or(loss_v, |e| 0.9 * e + 0.1 * loss_v);
+            ema[ti] = Some(e);
+            writeln!(
+                log,
+                "{}",
+                json!({"step": step, "task": tasks[ti].name(), "loss": loss_v, "weight": used_weights[j],
+                       "lr": lr, "grad_norm": norm,
+                       "epoch": streams[ti].epochs(state.batches[ti], t.batch_size),
+                       "sentences": state.sentences, "elapsed_s": state.elapsed_s})
+            )?;
+        }
         let losses: Vec<String> = tasks
             .iter()
             .zip(&ema)
