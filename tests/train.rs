@@ -615,16 +615,19 @@ drop_tasks = ["ents"]
     )
     .unwrap();
     let out = dir.join("ablation");
-    let table = ok(&glassbox(
-        &[
-            "ablate",
-            "--config",
-            &file.display().to_string(),
-            "--out",
-            &out.display().to_string(),
-        ],
-        &[],
-    ));
+    let ablate = || {
+        ok(&glassbox(
+            &[
+                "ablate",
+                "--config",
+                &file.display().to_string(),
+                "--out",
+                &out.display().to_string(),
+            ],
+            &[],
+        ))
+    };
+    let table = ablate();
     let json: Value =
         serde_json::from_slice(&std::fs::read(out.join("ablation.json")).unwrap()).unwrap();
     let rows = json["rows"].as_array().unwrap();
@@ -684,15 +687,6 @@ drop_tasks = ["ents"]
         );
     }
     // A second invocation finds every run finished and only rewrites the table.
-    let again = ok(&glassbox(
-        &[
-            "ablate",
-            "--config",
-            &file.display().to_string(),
-            "--out",
-            &out.display().to_string(),
-        ],
-        &[],
-    ));
+    let again = ablate();
     assert_eq!(again, table);
 }

@@ -352,16 +352,7 @@ fn markdown(ab: &AblationFile, file: &Path, tasks: &[(String, String)], rows: &[
 mod tests {
     use super::*;
 
-    const BASE: &str = r#"
-        [[tasks]]
-        name = "sentiment"
-        kind = "sentence"
-        file = "s.csv"
-        [[tasks]]
-        name = "ner"
-        kind = "token"
-        file = "n.conll"
-    "#;
+    use crate::config::tests::MINIMAL as BASE;
 
     #[test]
     fn variants_override_by_path_and_tasks_by_name() {

@@ -475,10 +475,11 @@ impl TaskConfig {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const MINIMAL: &str = r#"
+    /// Two tasks and nothing else; other modules' tests start from it too.
+    pub(crate) const MINIMAL: &str = r#"
         [[tasks]]
         name = "sentiment"
         kind = "sentence"
