@@ -615,19 +615,15 @@ drop_tasks = ["ents"]
     )
     .unwrap();
     let out = dir.join("ablation");
-    let ablate = || {
-        ok(&glassbox(
-            &[
-                "ablate",
-                "--config",
-                &file.display().to_string(),
-                "--out",
-                &out.display().to_string(),
-            ],
-            &[],
-        ))
+    let ablate = |extra: &[&str]| {
+        let (f, o) = (file.display().to_string(), out.display().to_string());
+        let mut args = vec!["ablate", "--config", &f, "--out", &o];
+        args.extend(extra);
+        glassbox(&args, &[])
     };
-    let table = ablate();
+    let nothing = ablate(&["--report-only"]);
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("no finished ablation runs"));
+    let table = ok(&ablate(&[]));
     let json: Value =
         serde_json::from_slice(&std::fs::read(out.join("ablation.json")).unwrap()).unwrap();
     let rows = json["rows"].as_array().unwrap();
@@ -687,6 +683,6 @@ drop_tasks = ["ents"]
         );
     }
     // A second invocation finds every run finished and only rewrites the table.
-    let again = ablate();
-    assert_eq!(again, table);
+    assert_eq!(ok(&ablate(&[])), table);
+    assert_eq!(ok(&ablate(&["--report-only"])), table);
 }

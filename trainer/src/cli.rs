@@ -127,6 +127,9 @@ enum Command {
         config: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Train nothing: tabulate the runs already finished under --out.
+        #[arg(long)]
+        report_only: bool,
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
     },
@@ -315,10 +318,16 @@ pub fn main() -> Result<()> {
         Command::Ablate {
             config,
             out,
+            report_only,
             backend,
         } => {
             with_backend!(backend, |B, device| {
-                crate::ablate::ablate::<burn::backend::Autodiff<B>>(&config, &out, &device)?
+                crate::ablate::ablate::<burn::backend::Autodiff<B>>(
+                    &config,
+                    &out,
+                    report_only,
+                    &device,
+                )?
             });
             print!("{}", std::fs::read_to_string(out.join("ablation.md"))?);
             Ok(())
