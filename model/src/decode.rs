@@ -102,30 +102,85 @@ pub fn piece_tags(t: &crate::Tokenized, probs: &[f32], labels: &[String]) -> Vec
         .collect()
 }
 
+/// How a word's tag distribution is read from its wordpieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Aggregation {
+    /// The first piece's distribution (what training scores and `glassbox predict` prints).
+    First,
+    /// The mean over the word's pieces.
+    Mean,
+    /// Per tag, the largest probability over the pieces, renormalised to sum to one.
+    Max,
+}
+
+/// One word: its first and last wordpiece and its tag distribution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordProbs {
+    pub first: usize,
+    pub last: usize,
+    pub probs: Vec<f32>,
+}
+
+/// Tag distributions per pre-tokenizer word. `probs` is `[pieces × k]` (softmaxed).
+pub fn word_probs(
+    t: &crate::Tokenized,
+    probs: &[f32],
+    k: usize,
+    agg: Aggregation,
+) -> Vec<WordProbs> {
+    let mut spans: Vec<(u32, usize, usize)> = Vec::new();
+    for (p, w) in t.word_ids.iter().enumerate() {
+        let Some(w) = *w else { continue };
+        match spans.last_mut() {
+            Some(last) if last.0 == w => last.2 = p,
+            _ => spans.push((w, p, p)),
+        }
+    }
+    spans
+        .into_iter()
+        .map(|(_, first, last)| {
+            let row = |p: usize| &probs[p * k..(p + 1) * k];
+            let n = (last - first + 1) as f32;
+            let probs = match agg {
+                Aggregation::First => row(first).to_vec(),
+                Aggregation::Mean => (0..k)
+                    .map(|j| (first..=last).map(|p| row(p)[j]).sum::<f32>() / n)
+                    .collect(),
+                Aggregation::Max => {
+                    let m: Vec<f32> = (0..k)
+                        .map(|j| (first..=last).map(|p| row(p)[j]).fold(0.0, f32::max))
+                        .collect();
+                    let total: f32 = m.iter().sum::<f32>().max(1e-12);
+                    m.iter().map(|x| x / total).collect()
+                }
+            };
+            WordProbs { first, last, probs }
+        })
+        .collect()
+}
+
 /// Entities decoded per word, as they are scored in training: a word takes the tag of its
 /// first wordpiece, so an entity never starts or ends inside a word.
 pub fn entities(t: &crate::Tokenized, probs: &[f32], labels: &[String]) -> Vec<Entity> {
-    let k = labels.len();
-    // (first piece, last piece) of each pre-tokenizer word, in order.
-    let mut words: Vec<(u32, usize, usize)> = Vec::new();
-    for (p, w) in t.word_ids.iter().enumerate() {
-        let Some(w) = *w else { continue };
-        match words.last_mut() {
-            Some(last) if last.0 == w => last.2 = p,
-            _ => words.push((w, p, p)),
-        }
-    }
-    let tagged: Vec<(usize, f32)> = words
-        .iter()
-        .map(|&(_, first, _)| argmax(&probs[first * k..(first + 1) * k]))
-        .collect();
+    entities_by(t, probs, labels, Aggregation::First)
+}
+
+/// [`entities`] with the word distributions aggregated as `agg` says (the page's toggle).
+pub fn entities_by(
+    t: &crate::Tokenized,
+    probs: &[f32],
+    labels: &[String],
+    agg: Aggregation,
+) -> Vec<Entity> {
+    let words = word_probs(t, probs, labels.len(), agg);
+    let tagged: Vec<(usize, f32)> = words.iter().map(|w| argmax(&w.probs)).collect();
     let tags: Vec<&str> = tagged.iter().map(|&(i, _)| labels[i].as_str()).collect();
     let chars: Vec<char> = t.text.chars().collect();
     bio_spans(&tags)
         .into_iter()
         .map(|s| {
-            let start = t.offsets[words[s.start].1].0;
-            let end = t.offsets[words[s.end - 1].2].1;
+            let start = t.offsets[words[s.start].first].0;
+            let end = t.offsets[words[s.end - 1].last].1;
             let score =
                 tagged[s.start..s.end].iter().map(|x| x.1).sum::<f32>() / (s.end - s.start) as f32;
             Entity {
@@ -270,5 +325,40 @@ mod tests {
             (pieces[4].piece.as_str(), pieces[4].tag.as_str()),
             ("##bs", "O")
         );
+    }
+
+    #[test]
+    fn word_aggregation_first_mean_and_max() {
+        let labels: Vec<String> = ["O", "B-loc", "I-loc"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let t = tokenized(
+            "biebs",
+            &[
+                ("[CLS]", 0, 0, None),
+                ("bie", 0, 3, Some(0)),
+                ("##bs", 3, 5, Some(0)),
+                ("[SEP]", 0, 0, None),
+            ],
+        );
+        let p = probs(&[
+            [1.0, 0.0, 0.0],
+            [0.3, 0.5, 0.2],
+            [0.9, 0.05, 0.05],
+            [1.0, 0.0, 0.0],
+        ]);
+        let w = |agg| word_probs(&t, &p, 3, agg)[0].probs.clone();
+        let near = |a: Vec<f32>, b: [f32; 3]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
+        assert!(near(w(Aggregation::First), [0.3, 0.5, 0.2]));
+        assert!(near(w(Aggregation::Mean), [0.6, 0.275, 0.125]));
+        // Max per tag: [0.9, 0.5, 0.2], renormalised by 1.6.
+        assert!(near(w(Aggregation::Max), [0.5625, 0.3125, 0.125]));
+        assert_eq!(word_probs(&t, &p, 3, Aggregation::First)[0].first, 1);
+        assert_eq!(word_probs(&t, &p, 3, Aggregation::First)[0].last, 2);
+        // The first piece makes it an entity; averaging or max over pieces does not.
+        assert_eq!(entities_by(&t, &p, &labels, Aggregation::First).len(), 1);
+        assert!(entities_by(&t, &p, &labels, Aggregation::Mean).is_empty());
+        assert!(entities_by(&t, &p, &labels, Aggregation::Max).is_empty());
     }
 }

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod embeddings;
 pub mod encoder;
 pub mod error;
+pub mod explain;
 pub mod heads;
 pub mod model;
 pub mod pooling;
