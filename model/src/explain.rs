@@ -241,10 +241,10 @@ mod tests {
     #[test]
     fn cosine_matrix_is_symmetric_with_unit_diagonal() {
         let m = cosine_matrix(&[vec![1.0, 0.0], vec![1.0, 1.0], vec![0.0, 2.0]]);
-        for i in 0..3 {
-            assert!((m[i][i] - 1.0).abs() < 1e-6);
-            for j in 0..3 {
-                assert_eq!(m[i][j], m[j][i]);
+        for (i, row) in m.iter().enumerate() {
+            assert!((row[i] - 1.0).abs() < 1e-6);
+            for (j, x) in row.iter().enumerate() {
+                assert_eq!(*x, m[j][i]);
             }
         }
         assert!((m[0][1] - 0.5f32.sqrt()).abs() < 1e-6 && m[0][2].abs() < 1e-7);
