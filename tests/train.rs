@@ -453,6 +453,40 @@ fn train_kill_resume_export_predict_eval() {
         .map(|t| t["piece"].as_str().unwrap())
         .collect();
     assert_eq!(pieces[..3], ["alice", "smith", "flew"]);
+    // Word aggregation: `first` is the default; every mode yields spans that index the text.
+    let with = |agg: &str| -> Value {
+        serde_json::from_str(&ok(&glassbox(
+            &[
+                "predict",
+                "--bundle",
+                &b32s,
+                "--json",
+                "--aggregate",
+                agg,
+                text,
+            ],
+            &[],
+        )))
+        .unwrap()
+    };
+    assert_eq!(with("first"), p);
+    for agg in ["mean", "max"] {
+        let q = with(agg);
+        assert_eq!(
+            q[0]["tokens"], r["tokens"],
+            "pieces do not depend on aggregation"
+        );
+        for e in q[0]["entities"].as_array().unwrap() {
+            let (s, t) = (
+                e["start"].as_u64().unwrap() as usize,
+                e["end"].as_u64().unwrap() as usize,
+            );
+            assert_eq!(
+                e["text"].as_str().unwrap(),
+                chars[s..t].iter().collect::<String>()
+            );
+        }
+    }
 
     // A corrupted bundle is refused by hash.
     let mut card = std::fs::read(b8.join("MODEL_CARD.md")).unwrap();

@@ -166,6 +166,10 @@ enum Command {
         /// Print JSON (one array, one object per text).
         #[arg(long)]
         json: bool,
+        /// How a word's tag is read from its wordpieces: the first piece (as training scores
+        /// it), the mean, or the per-tag max.
+        #[arg(long, value_enum, default_value_t = AggregateArg::First)]
+        aggregate: AggregateArg,
         #[arg(required = true)]
         texts: Vec<String>,
     },
@@ -375,6 +379,7 @@ pub fn main() -> Result<()> {
             backend,
             batch_size,
             texts,
+            aggregate,
             ..
         } => {
             if batch_size == 0 {
@@ -388,7 +393,7 @@ pub fn main() -> Result<()> {
                         bundle.display()
                     );
                 }
-                crate::predict::predict(&loaded, &texts, batch_size, &device)?
+                crate::predict::predict(&loaded, &texts, batch_size, aggregate.into(), &device)?
             });
             for (i, v) in out.iter().enumerate() {
                 if let Some(m) = v.pointer("/truncation/message").and_then(|m| m.as_str()) {
@@ -397,6 +402,23 @@ pub fn main() -> Result<()> {
             }
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AggregateArg {
+    First,
+    Mean,
+    Max,
+}
+
+impl From<AggregateArg> for glassbox_model::decode::Aggregation {
+    fn from(a: AggregateArg) -> Self {
+        match a {
+            AggregateArg::First => Self::First,
+            AggregateArg::Mean => Self::Mean,
+            AggregateArg::Max => Self::Max,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use burn::prelude::*;
-use glassbox_model::decode::{argmax, entities, piece_tags};
+use glassbox_model::decode::{argmax, entities_by, piece_tags, Aggregation};
 use serde_json::{json, Value};
 
 use crate::load::Loaded;
@@ -15,6 +15,7 @@ pub fn predict<B: Backend>(
     loaded: &Loaded<B>,
     texts: &[String],
     batch_size: usize,
+    aggregation: Aggregation,
     device: &B::Device,
 ) -> Result<Vec<Value>> {
     let items = tokenize_all(loaded, texts)?;
@@ -34,7 +35,7 @@ pub fn predict<B: Backend>(
             let mut v = json!({
                 "text": t.text,
                 "sentence": {"label": cfg.sentence_labels[best], "probs": probs},
-                "entities": entities(t, &r.token_probs, &cfg.token_labels),
+                "entities": entities_by(t, &r.token_probs, &cfg.token_labels, aggregation),
                 "tokens": piece_tags(t, &r.token_probs, &cfg.token_labels),
             });
             if let Some(tr) = &t.truncation {
