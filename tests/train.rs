@@ -436,16 +436,20 @@ fn train_kill_resume_export_predict_eval() {
     assert!((probs - 1.0).abs() < 1e-4);
     assert!(SENTENCE_LABELS.contains(&r["sentence"]["label"].as_str().unwrap()));
     let chars: Vec<char> = text.chars().collect();
-    for e in r["entities"].as_array().unwrap() {
-        let (s, t) = (
-            e["start"].as_u64().unwrap() as usize,
-            e["end"].as_u64().unwrap() as usize,
-        );
-        assert_eq!(
-            e["text"].as_str().unwrap(),
-            chars[s..t].iter().collect::<String>()
-        );
-    }
+    // Every entity's `text` is the characters start..end of the input.
+    let spans_index_text = |r: &Value| {
+        for e in r["entities"].as_array().unwrap() {
+            let (s, t) = (
+                e["start"].as_u64().unwrap() as usize,
+                e["end"].as_u64().unwrap() as usize,
+            );
+            assert_eq!(
+                e["text"].as_str().unwrap(),
+                chars[s..t].iter().collect::<String>()
+            );
+        }
+    };
+    spans_index_text(r);
     let pieces: Vec<&str> = r["tokens"]
         .as_array()
         .unwrap()
@@ -476,16 +480,7 @@ fn train_kill_resume_export_predict_eval() {
             q[0]["tokens"], r["tokens"],
             "pieces do not depend on aggregation"
         );
-        for e in q[0]["entities"].as_array().unwrap() {
-            let (s, t) = (
-                e["start"].as_u64().unwrap() as usize,
-                e["end"].as_u64().unwrap() as usize,
-            );
-            assert_eq!(
-                e["text"].as_str().unwrap(),
-                chars[s..t].iter().collect::<String>()
-            );
-        }
+        spans_index_text(&q[0]);
     }
 
     // A corrupted bundle is refused by hash.
