@@ -69,6 +69,18 @@ impl<B: Backend> Glassbox<B> {
 }
 
 impl<B: Backend> Glassbox<B> {
+    /// The mean-pooled (not normalised) last hidden states the sentence head reads, without
+    /// the heads: training interpolates these for mixup.
+    pub fn pooled(
+        &self,
+        input_ids: Tensor<B, 2, Int>,
+        pad_mask: Tensor<B, 2, Bool>,
+    ) -> Tensor<B, 2> {
+        let x = self.embeddings.forward(input_ids);
+        let enc = self.encoder.forward(x, pad_mask.clone());
+        masked_mean(enc.hidden, pad_mask)
+    }
+
     /// Tokenised texts in, outputs and the padded batch (for its lengths) out.
     pub fn forward_texts(
         &self,

@@ -208,14 +208,6 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Regroup<'_, B> {
     }
 }
 
-/// Global L2 norm of the gradients in `grads` for the parameters of `module`.
-pub fn global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
-    module: &M,
-    grads: &GradientsParams,
-) -> f64 {
-    super::grads::squared_norm::<B, M>(module, grads, None).sqrt()
-}
-
 /// Factor that scales a gradient of norm `norm` down to `max_norm` (1 when already inside).
 pub fn clip_factor(norm: f64, max_norm: f64) -> f64 {
     if max_norm > 0.0 && norm > max_norm {

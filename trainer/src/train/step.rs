@@ -2,7 +2,6 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use glassbox_model::pooling::masked_mean;
 use glassbox_model::{pad_batch, Glassbox};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -77,9 +76,7 @@ pub fn batch_loss<B: Backend>(
                 }
                 Some(m) => {
                     // Interpolate the pooled embeddings the head reads, and the labels alike.
-                    let x = model.embeddings.forward(batch.input_ids);
-                    let enc = model.encoder.forward(x, batch.pad_mask.clone());
-                    let pooled = masked_mean(enc.hidden, batch.pad_mask);
+                    let pooled = model.pooled(batch.input_ids, batch.pad_mask);
                     let perm: Vec<i64> = m.perm.iter().map(|&p| p as i64).collect();
                     let perm = Tensor::<B, 1, Int>::from_data(
                         TensorData::new(perm, [m.perm.len()]),
