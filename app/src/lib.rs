@@ -5,6 +5,7 @@
 //! runs in a dedicated Web Worker (`worker`) so that a long CPU forward pass never freezes the
 //! page a teacher is presenting from.
 
+pub mod charts;
 pub mod client;
 pub mod protocol;
 pub mod views;

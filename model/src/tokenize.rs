@@ -6,7 +6,7 @@
 //! is done here, where it can be reported instead of happening silently.
 
 use burn::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 use crate::ModelError;
@@ -20,7 +20,7 @@ pub struct TextTokenizer {
 }
 
 /// What truncation cut, so every caller can show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Truncation {
     /// Wordpieces (with [CLS]/[SEP]) the full text would have needed.
     pub total_wordpieces: usize,
@@ -32,7 +32,7 @@ pub struct Truncation {
 }
 
 /// One text, encoded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tokenized {
     pub text: String,
     pub ids: Vec<u32>,

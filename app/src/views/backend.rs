@@ -1,37 +1,59 @@
 //! Which backend runs the model, why, and how fast: the first thing a teacher is asked.
+//! The switch reloads the model on the CPU backend so both can be compared live.
 
 use leptos::prelude::*;
 
-use super::Timings;
+use super::{load, State};
 
 fn ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.0} ms"))
         .unwrap_or_else(|| "—".into())
 }
 
+fn mib(b: u64) -> String {
+    format!("{:.1} MB", b as f64 / 1e6)
+}
+
 #[component]
-pub fn BackendPanel(
-    backend: RwSignal<String>,
-    fallback: RwSignal<Option<String>>,
-    timings: RwSignal<Timings>,
-    heads_trained: RwSignal<bool>,
-) -> impl IntoView {
+pub fn BackendPanel() -> impl IntoView {
+    let s = expect_context::<State>();
+    let info = move || s.model.get().map(|m| m.info.clone());
+    let toggle = move |ev: leptos::ev::Event| {
+        s.force_cpu.set(event_target_checked(&ev));
+        load(s, !s.rows.with_untracked(Vec::is_empty));
+    };
     view! {
         <section class="panel backend">
             <h2>"Backend"</h2>
             <p class="where">"The model runs in a Web Worker, so the page stays responsive while it computes."</p>
-            <p data-testid="backend" class="backend-name">{move || backend.get()}</p>
-            {move || fallback.get().map(|r| view! {
+            <p data-testid="backend" class="backend-name">
+                {move || info().map(|i| i.backend).unwrap_or_else(|| "detecting…".into())}
+            </p>
+            {move || info().and_then(|i| i.fallback_reason).map(|r| view! {
                 <p class="note" data-testid="fallback-reason">"Not using WebGPU: " {r}</p>
             })}
-            {move || (!heads_trained.get()).then(|| view! {
+            {move || s.model.get().filter(|m| !m.manifest.heads_trained).map(|_| view! {
                 <p class="note">"This bundle's classification heads are untrained: only the embeddings and attention are meaningful."</p>
             })}
+            {move || {
+                let p = s.progress.get();
+                (s.model.get().is_none() && p.total > 0).then(|| view! {
+                    <label class="progress">"Downloading the model: " {mib(p.loaded)} " of " {mib(p.total)}
+                        <progress data-testid="progress" max=p.total.to_string() value=p.loaded.to_string()></progress>
+                    </label>
+                })
+            }}
+            <label class="switch">
+                <input type="checkbox" data-testid="force-cpu" prop:checked=move || s.force_cpu.get()
+                    disabled=move || s.busy.get() on:change=toggle />
+                " Force the CPU backend (reloads the model)"
+            </label>
             <dl class="timings" data-testid="timings">
-                <dt>"model load"</dt><dd data-testid="t-load">{move || ms(timings.get().load_ms)}</dd>
-                <dt>"first inference"</dt><dd data-testid="t-first">{move || ms(timings.get().first_forward_ms)}</dd>
-                <dt>"last inference"</dt><dd data-testid="t-last">{move || ms(timings.get().last_forward_ms)}</dd>
-                <dt>"click to result"</dt><dd data-testid="t-round-trip">{move || ms(timings.get().last_round_trip_ms)}</dd>
+                <dt>"model from"</dt><dd data-testid="source">{move || info().map(|i| format!("{} · {}", i.source, mib(i.bytes))).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"model load"</dt><dd data-testid="t-load">{move || ms(s.timings.get().load_ms)}</dd>
+                <dt>"first inference"</dt><dd data-testid="t-first">{move || ms(s.timings.get().first_forward_ms)}</dd>
+                <dt>"per sentence (last run)"</dt><dd data-testid="t-sentence">{move || ms(s.timings.get().per_sentence_ms)}</dd>
+                <dt>"click to result"</dt><dd data-testid="t-round-trip">{move || ms(s.timings.get().last_round_trip_ms)}</dd>
             </dl>
         </section>
     }

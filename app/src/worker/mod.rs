@@ -4,7 +4,9 @@
 //! `Run` sent while the model is still loading waits for it instead of failing, and two runs
 //! never interleave their GPU work.
 
+mod cache;
 mod engine;
+mod fetch;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -12,7 +14,7 @@ use std::rc::Rc;
 
 use gloo_worker::{HandlerId, Registrable, Worker, WorkerScope};
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::{Progress, Reply, Request};
 pub use engine::Engine;
 
 type Job = (HandlerId, u64, Request);
@@ -54,7 +56,8 @@ impl Worker for InferenceWorker {
             loop {
                 let next = queue.borrow_mut().pop_front();
                 let Some((id, rid, req)) = next else { break };
-                let reply = handle(&engine, req).await;
+                let progress = |p: Progress| scope.respond(id, (rid, Reply::Progress(p)));
+                let reply = handle(&engine, req, &progress).await;
                 scope.respond(id, (rid, reply));
             }
             *draining.borrow_mut() = false;
@@ -62,28 +65,43 @@ impl Worker for InferenceWorker {
     }
 }
 
-async fn handle(slot: &RefCell<Option<Rc<Engine>>>, req: Request) -> Reply {
+async fn handle(
+    slot: &RefCell<Option<Rc<Engine>>>,
+    req: Request,
+    progress: &dyn Fn(Progress),
+) -> Reply {
+    let current = slot.borrow().clone();
     match req {
         Request::Load {
             candidates,
             force_cpu,
-        } => match Engine::load(&candidates, force_cpu).await {
-            Ok((engine, info)) => {
-                *slot.borrow_mut() = Some(Rc::new(engine));
-                Reply::Loaded(info)
-            }
-            Err(e) => Reply::Failed(e),
-        },
-        Request::Run { texts } => {
-            let engine = slot.borrow().clone();
-            match engine {
-                Some(engine) => match engine.run(&texts).await {
-                    Ok(out) => Reply::Ran(out),
-                    Err(e) => Reply::Failed(e),
-                },
-                None => Reply::Failed("no model is loaded".into()),
+        } => {
+            // Drop the old model first: two copies of the weights may not fit.
+            *slot.borrow_mut() = None;
+            drop(current);
+            match Engine::load(&candidates, force_cpu, progress).await {
+                Ok(engine) => {
+                    let info = engine.info();
+                    *slot.borrow_mut() = Some(Rc::new(engine));
+                    Reply::Loaded(info)
+                }
+                Err(e) => Reply::Failed(e),
             }
         }
+        Request::Run { texts, fresh } => match current {
+            Some(engine) => match engine.run(&texts, fresh).await {
+                Ok(out) => Reply::Ran(out),
+                Err(e) => Reply::Failed(e),
+            },
+            None => Reply::Failed("no model is loaded".into()),
+        },
+        Request::Occlude { text } => match current {
+            Some(engine) => match engine.occlude(&text).await {
+                Ok(out) => Reply::Occluded(out),
+                Err(e) => Reply::Failed(e),
+            },
+            None => Reply::Failed("no model is loaded".into()),
+        },
     }
 }
 
