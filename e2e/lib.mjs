@@ -72,8 +72,9 @@ export function servedBundle() {
   throw new Error('dist/models has no bundle');
 }
 
-export function nativeSimilarity(a, b) {
+/** `glassbox predict --json` on the bundle the page serves: the numbers the page must show. */
+export function nativePredict(texts) {
   const bin = join(ROOT, 'target', 'release', 'glassbox');
-  const out = execFileSync(bin, ['similarity', '--json', '--model', servedBundle(), a, b], { encoding: 'utf8' });
-  return JSON.parse(out).cosine[0][1];
+  const out = execFileSync(bin, ['predict', '--json', '--bundle', servedBundle(), ...texts], { encoding: 'utf8' });
+  return JSON.parse(out);
 }

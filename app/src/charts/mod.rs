@@ -108,7 +108,11 @@ fn download_svg(name: &str, svg: &str) {
     if let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) {
         if let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) {
             download(name, &url);
-            let _ = web_sys::Url::revoke_object_url(&url);
+            // The download reads the blob after this click returns; free it later.
+            gloo_timers::callback::Timeout::new(60_000, move || {
+                let _ = web_sys::Url::revoke_object_url(&url);
+            })
+            .forget();
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn track_focus(s: State) {
         if same {
             return;
         }
+        s.occlusion.set(None);
         s.focus.set(Some(Arc::new(SentenceResult {
             embedding: out.embedding.clone(),
             heads: out.heads,
@@ -44,20 +45,24 @@ pub fn track_focus(s: State) {
             tokenized: out.tokenized.clone(),
         })));
     });
-    Effect::new(move |_| {
-        let Some(f) = s.focus.get() else { return };
-        let text = f.tokenized.text.clone();
-        if s.occlusion
-            .with_untracked(|o| o.as_ref().is_some_and(|o| o.text == text))
-        {
-            return;
+}
+
+/// Occlusion for the selected sentence: one batched forward pass of every word-dropped
+/// variant. On demand, because on a software WebGPU adapter its new shapes cost minutes.
+fn occlude(s: State) {
+    let Some(f) = s.focus.get_untracked() else {
+        return;
+    };
+    let text = f.tokenized.text.clone();
+    s.occlusion.set(None);
+    s.occluding.set(true);
+    spawn_local(async move {
+        match call(Request::Occlude { text }).await {
+            Reply::Occluded(o) => s.occlusion.set(Some(Arc::new(o))),
+            Reply::Failed(e) => s.notes.update(|n| n.push(format!("Occlusion failed: {e}"))),
+            _ => {}
         }
-        s.occlusion.set(None);
-        spawn_local(async move {
-            if let Reply::Occluded(o) = call(Request::Occlude { text }).await {
-                s.occlusion.set(Some(Arc::new(o)));
-            }
-        });
+        s.occluding.set(false);
     });
 }
 
@@ -142,7 +147,13 @@ fn Occlusion() -> impl IntoView {
     let s = expect_context::<State>();
     move || {
         let (Some(o), Some(m)) = (s.occlusion.get(), s.model.get()) else {
-            return view! { <p class="muted" data-testid="occlusion-pending">"Computing occlusion…"</p> }.into_any();
+            return view! {
+                <button class="small" data-testid="occlusion-run" on:click=move |_| occlude(s)
+                    disabled=move || s.occluding.get() || s.model.get().is_none()>
+                    {move || if s.occluding.get() { "Computing occlusion…" } else { "Compute occlusion" }}
+                </button>
+            }
+            .into_any();
         };
         let labels = &m.manifest.config.sentence_labels;
         let (best, _) = argmax(&o.base_probs);

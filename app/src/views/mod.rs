@@ -134,6 +134,7 @@ pub struct State {
     /// The selected sentence with attention as floats, for the attention views.
     pub focus: RwSignal<Option<Arc<SentenceResult>>>,
     pub occlusion: RwSignal<Option<Arc<Occlusion>>>,
+    pub occluding: RwSignal<bool>,
     pub timings: RwSignal<Timings>,
     pub force_cpu: RwSignal<bool>,
     pub bench: RwSignal<Option<String>>,
@@ -153,6 +154,7 @@ impl State {
             view: RwSignal::new(ViewState::default()),
             focus: RwSignal::new(None),
             occlusion: RwSignal::new(None),
+            occluding: RwSignal::new(false),
             timings: RwSignal::new(Timings::default()),
             force_cpu: RwSignal::new(query_param("backend").as_deref() == Some("cpu")),
             bench: RwSignal::new(None),
@@ -371,8 +373,9 @@ pub fn run(s: State) {
                 v.sel = 0;
             }
         });
+        let noun = if n == 1 { "sentence" } else { "sentences" };
         s.status.set(format!(
-            "Done: {n} sentences in {rt:.0} ms ({computed} computed in {forward_ms:.0} ms of model time, {cached} from cache)."
+            "Done: {n} {noun} in {rt:.0} ms ({computed} computed in {forward_ms:.0} ms of model time, {cached} from cache)."
         ));
         s.busy.set(false);
     });

@@ -54,8 +54,9 @@ pub struct Engine {
     results: RefCell<ResultCache>,
 }
 
-/// `Ok` when WebGPU has an adapter, otherwise why not.
-async fn probe_webgpu() -> Result<(), String> {
+/// The adapter's self-description ("google swiftshader …") when WebGPU has one, otherwise
+/// why not.
+async fn probe_webgpu() -> Result<String, String> {
     let nav = Reflect::get(&js_sys::global(), &"navigator".into())
         .map_err(|_| "navigator is unreadable")?;
     let gpu = Reflect::get(&nav, &"gpu".into()).map_err(|_| "navigator.gpu is unreadable")?;
@@ -77,14 +78,21 @@ async fn probe_webgpu() -> Result<(), String> {
     if adapter.is_null() || adapter.is_undefined() {
         return Err("WebGPU is present but no GPU adapter is available".into());
     }
-    Ok(())
+    let info = Reflect::get(&adapter, &"info".into()).unwrap_or_default();
+    let words: Vec<String> = ["vendor", "architecture", "device", "description"]
+        .iter()
+        .filter_map(|k| Reflect::get(&info, &(*k).into()).ok()?.as_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    Ok(words.join(" "))
 }
 
 fn manifest_key(base: &str) -> String {
     format!("{base}{MANIFEST}")
 }
 
-/// The first of `candidates` that serves a manifest (network first, then the offline copy),
+/// The first of `candidates` with a manifest, from the network or else from the offline
+/// copy (so an unreachable default bundle is not skipped for a fallback that is reachable),
 /// with that manifest's bytes and whether they came from the network.
 async fn locate_bundle(
     candidates: &[String],
@@ -94,12 +102,10 @@ async fn locate_bundle(
     for base in candidates {
         match start(&manifest_key(base)).await {
             Ok(p) => return Ok((base.clone(), read_body(p, |_| {}).await?, true)),
-            Err(e) => tried.push(e),
-        }
-    }
-    for base in candidates {
-        if let Some(bytes) = cached(cache, &manifest_key(base)).await {
-            return Ok((base.clone(), bytes, false));
+            Err(e) => match cached(cache, &manifest_key(base)).await {
+                Some(bytes) => return Ok((base.clone(), bytes, false)),
+                None => tried.push(e),
+            },
         }
     }
     Err(format!("no model bundle found: {}", tried.join("; ")))
@@ -168,15 +174,16 @@ impl Engine {
             tokenizer: files.pop().expect("tokenizer bytes"),
             weights: files.pop().expect("weights bytes"),
         };
-        let fallback_reason = if force_cpu {
-            Some("CPU chosen with the backend switch (or ?backend=cpu)".to_string())
+        let probe = if force_cpu {
+            Err("CPU chosen with the backend switch (or ?backend=cpu)".to_string())
         } else {
-            probe_webgpu().await.err()
+            probe_webgpu().await
         };
-        let (runner, backend) = match fallback_reason {
-            None => gpu_runner(&bytes).await?,
-            Some(_) => cpu_runner(&bytes)?,
+        let (runner, backend) = match &probe {
+            Ok(adapter) => gpu_runner(&bytes, adapter).await?,
+            Err(_) => cpu_runner(&bytes)?,
         };
+        let fallback_reason = probe.err();
         // Only a bundle that loaded is remembered for offline use.
         store(cache.as_ref(), &manifest_key(&base), &bytes.manifest).await;
         let info = LoadInfo {
@@ -347,14 +354,16 @@ impl Engine {
     }
 }
 
-async fn gpu_runner(bytes: &BundleBytes) -> Result<(Runner, String), String> {
+async fn gpu_runner(bytes: &BundleBytes, described: &str) -> Result<(Runner, String), String> {
     let device = WgpuDevice::DefaultDevice;
     let setup = init_setup_async::<AutoGraphicsApi>(&device, RuntimeOptions::default()).await;
     let a = setup.adapter.get_info();
-    let adapter = if a.name.is_empty() {
+    // In the browser wgpu's adapter name is empty; the adapter's own info says more.
+    let name = if a.name.is_empty() { described } else { a.name.as_str() };
+    let adapter = if name.is_empty() {
         format!("{:?}", a.backend)
     } else {
-        format!("{} ({:?})", a.name, a.backend)
+        format!("{name} ({:?})", a.backend)
     };
     let bundle = load_bundle::<Wgpu>(
         &bytes.manifest,

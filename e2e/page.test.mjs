@@ -1,0 +1,269 @@
+// The teaching page in real Chromium: on WebGPU (SwiftShader) and with WebGPU unavailable,
+// three pasted sentences must give the labels, spans and probabilities of `glassbox predict`
+// on the same bundle; the attention canvas draws; the permalink round-trips; a second run is
+// answered from the cache; the bundle is reused from the Cache API when the network fails;
+// bad input gets a message, never a crash or injected markup; the CSP is never violated.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { serveDist, launch, nativePredict, OUT, ROOT } from './lib.mjs';
+
+const SENTENCES = [
+  'Just landed in Zürich 🎉 — the café by the lake with Anna is wonderful!',
+  'Apple support kept me waiting for two hours, worst service ever',
+  'Going to see the Lakers in Los Angeles with Justin tomorrow',
+];
+const LONG = 480_000;
+// SwiftShader is WebGPU emulated on the CPU: a warm sentence takes seconds there.
+const GPU_LONG = 600_000;
+
+let server;
+const bench = {};
+before(async () => { server = await serveDist(); });
+after(() => {
+  server?.close();
+  // The page (Leptos UI) and the inference worker (burn + tokenizers) are separate wasm files.
+  bench.wasm = {};
+  for (const f of readdirSync(join(ROOT, 'dist')).filter((n) => n.endsWith('.wasm'))) {
+    const bytes = readFileSync(join(ROOT, 'dist', f));
+    bench.wasm[f] = { bytes: bytes.length, gzip_bytes: gzipSync(bytes, { level: 9 }).length };
+  }
+  writeFileSync(join(OUT, 'bench.json'), JSON.stringify(bench, null, 2));
+  console.log('bench', JSON.stringify(bench));
+});
+
+/** A page that records errors and CSP violations from its first script on. */
+async function open(context, path = '') {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // Injected through DevTools, not as an inline script, so the CSP does not apply to it.
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(server.url + path);
+  await page.getByTestId('status').filter({ hasText: /Ready|Could not|Done|Benchmark/ }).waitFor({ timeout: LONG });
+  const status = await page.getByTestId('status').textContent();
+  assert.doesNotMatch(status, /Could not/, `page failed to load the model: ${status}`);
+  return { page, errors };
+}
+
+async function analyse(page, text) {
+  await page.getByTestId('input').fill(text);
+  await page.getByTestId('run').click();
+  await page.getByTestId('status').filter({ hasText: /^(Done|Nothing|Inference failed)/ }).waitFor({ timeout: LONG });
+  return page.getByTestId('status').textContent();
+}
+
+async function results(page) {
+  return page.getByTestId('result').evaluateAll((cards) => cards.map((c) => ({
+    label: c.querySelector('[data-testid=sentence-label]')?.textContent ?? null,
+    probs: c.dataset.probs ? JSON.parse(c.dataset.probs) : null,
+    cached: c.querySelector('[data-testid=cache-hit]') !== null,
+    entities: [...c.querySelectorAll('[data-testid=entity]')].map((e) => ({
+      label: e.dataset.label, text: e.textContent, start: Number(e.dataset.start), end: Number(e.dataset.end),
+    })),
+  })));
+}
+
+function assertMatchesNative(got, native) {
+  assert.equal(got.length, native.length);
+  got.forEach((g, i) => {
+    const n = native[i];
+    assert.equal(g.label, n.sentence.label, `sentence ${i + 1} label`);
+    for (const [label, p] of Object.entries(n.sentence.probs)) {
+      assert.ok(Math.abs(g.probs[label] - p) <= 1e-3, `sentence ${i + 1} p(${label}): page ${g.probs[label]} vs native ${p}`);
+    }
+    assert.deepEqual(g.entities, n.entities.map(({ label, text, start, end }) => ({ label, text, start, end })),
+      `sentence ${i + 1} entities`);
+  });
+}
+
+/** Pixels of a canvas that are not the white background. */
+async function inkedPixels(page, testid) {
+  return page.getByTestId(testid).first().evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) n += 1;
+    return n;
+  });
+}
+
+async function noViolations(page, errors) {
+  assert.deepEqual(errors, [], 'no uncaught errors in the page');
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no Content-Security-Policy violations');
+  assert.equal(await page.locator('script:not([src])').count(), 0, 'no inline scripts');
+}
+
+async function ms(page, id) {
+  return Number.parseFloat(await page.getByTestId(id).textContent());
+}
+
+/** Labels, spans and probabilities; attention drawn; cache hit on the second run. */
+async function core(page, tag) {
+  const native = nativePredict(SENTENCES);
+  const status = await analyse(page, SENTENCES.join('\n'));
+  assert.match(status, /Done: 3 sentences/);
+  const first = await results(page);
+  assertMatchesNative(first, native);
+  assert.ok(first.every((r) => !r.cached), 'first run computes');
+  await page.locator('[data-testid=attention][data-drawn="1"]').waitFor({ timeout: LONG });
+  assert.ok(await inkedPixels(page, 'attention') > 5000, 'attention grid has drawn pixels');
+  assert.ok(await inkedPixels(page, 'similarity') > 1000, 'similarity heatmap drawn');
+  const timings = {
+    backend: await page.getByTestId('backend').textContent(),
+    load_ms: await ms(page, 't-load'),
+    first_inference_ms: await ms(page, 't-first'),
+  };
+  await page.screenshot({ path: join(OUT, `page-${tag}.png`), fullPage: true });
+
+  await page.getByTestId('run').click();
+  await page.getByTestId('status').filter({ hasText: /3 from cache/ }).waitFor({ timeout: LONG });
+  const second = await results(page);
+  assert.ok(second.every((r) => r.cached), 'second run is answered from the cache, marked on every card');
+  assertMatchesNative(second, native);
+  return timings;
+}
+
+/** The page's benchmark, run on the page that is already warm. */
+async function benchmark(page) {
+  await page.getByTestId('bench-run').click();
+  await page.getByTestId('bench').waitFor({ timeout: LONG });
+  return JSON.parse(await page.getByTestId('bench').textContent());
+}
+
+test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox predict', async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    // SwiftShader runs WebGPU on the CPU: three warm runs are enough to measure it.
+    const { page, errors } = await open(context, '?bench=3');
+    await page.getByTestId('bench').waitFor({ timeout: GPU_LONG });
+    const measured = JSON.parse(await page.getByTestId('bench').textContent());
+    assert.match(await page.getByTestId('backend').textContent(), /WebGPU/);
+    const timings = await core(page, 'webgpu');
+    bench.webgpu = { page: timings, bench: measured };
+    await noViolations(page, errors);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('no WebGPU adapter: CPU fallback gives the same results; permalink and offline cache', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    const { page, errors } = await open(context);
+    assert.match(await page.getByTestId('backend').textContent(), /CPU/);
+    assert.match(await page.getByTestId('fallback-reason').textContent(), /WebGPU/);
+    const timings = await core(page, 'cpu');
+    // Occlusion is one more batched forward pass, on demand; SwiftShader would take minutes
+    // over it, so it is checked here, on the CPU backend.
+    await page.getByTestId('occlusion-run').click();
+    await page.locator('[data-testid=occlusion][data-drawn="1"]').waitFor({ timeout: LONG });
+    assert.ok(await inkedPixels(page, 'occlusion') > 500, 'occlusion chart drawn');
+    bench.cpu = { page: timings, bench: await benchmark(page) };
+
+    // Exports: the same chart as SVG (drawn by the same plotters code) and as PNG.
+    const saved = async (testid) => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
+      return { name: d.suggestedFilename(), bytes: readFileSync(await d.path()) };
+    };
+    const svg = await saved('similarity-svg');
+    assert.equal(svg.name, 'glassbox-similarity.svg');
+    assert.match(svg.bytes.toString('utf8'), /^<svg[^>]*>[\s\S]*<rect[\s\S]*<\/svg>\s*$/);
+    const png = await saved('attention-png');
+    assert.equal(png.name, 'glassbox-attention-grid.png');
+    assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+
+    // Pick layer 3, head 4 in the grid and the second sentence: both go into the permalink.
+    await page.getByTestId('inspect').nth(1).click();
+    await page.getByTestId('attention').click({ position: { x: 28 + 3 * 44 + 20, y: 18 + 2 * 44 + 20 } });
+    await page.getByTestId('attention-title').filter({ hasText: 'Layer 3, head 4' }).waitFor();
+    const link = page.url();
+    assert.match(link, /#s=.*&v=1\.2\.3\.head/);
+    assert.equal(await page.getByTestId('permalink').getAttribute('href'), new URL(link).hash);
+    await noViolations(page, errors);
+    await page.close();
+
+    // The permalink in a fresh tab, with the weights unreachable: the bundle comes from the
+    // Cache API and the page shows the same sentences, selection and head.
+    const again = await context.newPage();
+    await again.route('**/models/default/*', (r) => r.abort());
+    await again.goto(link);
+    await again.getByTestId('status').filter({ hasText: /^Done|Could not/ }).waitFor({ timeout: LONG });
+    assert.match(await again.getByTestId('source').textContent(), /browser cache/);
+    assert.equal(await again.getByTestId('input').inputValue(), SENTENCES.join('\n'));
+    assert.equal(await again.getByTestId('attention-title').textContent(), 'Layer 3, head 4');
+    assert.match(await again.locator('.inspect h2').textContent(), /Apple support/);
+    assertMatchesNative(await results(again), nativePredict(SENTENCES));
+    await again.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+test('bad input: clear messages, visible truncation, text stays text, page stays responsive', async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    // Markup in the permalink fills the textarea as text; nothing is injected.
+    const evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+    const { page, errors } = await open(context, `#s=${encodeURIComponent(evil)}`);
+    await page.getByTestId('status').filter({ hasText: /^Done/ }).waitFor({ timeout: LONG });
+    assert.equal(await page.getByTestId('input').inputValue(), evil);
+    assert.equal(await page.locator('main img').count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.equal(await page.getByTestId('text').first().textContent(), evil);
+
+    assert.match(await analyse(page, ''), /Nothing to analyse/);
+    assert.match(await analyse(page, '  \n\t \n '), /Nothing to analyse/);
+
+    // Control, zero-width and right-to-left text: a result, or a per-line message, never a crash.
+    const odd = ['\u0007\u0001', '\u200b\u200b', 'مرحبا بالعالم', 'שלום עולם <b>bold</b>'];
+    assert.match(await analyse(page, odd.join('\n')), /Done: 4 sentences/);
+    const cards = await results(page);
+    assert.equal(cards.length, 4);
+    const errorsShown = await page.getByTestId('result-error').allTextContents();
+    assert.equal(cards.filter((c) => c.label === null).length, errorsShown.length);
+    errorsShown.forEach((e) => assert.match(e, /Not analysed: .*empty/i));
+    assert.ok(cards[2].label && cards[3].label, 'right-to-left lines are classified');
+    assert.equal(await page.locator('main b').count(), 0);
+
+    // 100,000+ characters on one line: cut visibly, twice (input cap, then the model's maximum).
+    const huge = Array.from({ length: 30_000 }, (_, i) => `w${i % 97}`).join(' ') + ' tail';
+    assert.ok(huge.length > 100_000);
+    assert.match(await analyse(page, huge), /Done: 1 sentence /);
+    assert.match(await page.getByTestId('warnings').textContent(), /only the first 100000 were analysed/);
+    assert.match(await page.getByTestId('truncated').textContent(), /truncated to the model's maximum of 256 wordpieces/);
+
+    // Thousands of lines: the first 64 are analysed and the rest are named, not dropped silently.
+    const many = Array.from({ length: 3000 }, (_, i) => `line number ${i}`).join('\n');
+    // While these run in the worker, the page keeps answering.
+    // Set as a paste would (Playwright's fill() types it through editing commands, which
+    // takes Chromium a minute for 3000 lines).
+    await page.getByTestId('input').evaluate((el, v) => {
+      el.value = v;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, many);
+    await page.getByTestId('run').click();
+    let answered = 0;
+    for (;;) {
+      const s = await page.evaluate(() => document.querySelector('[data-testid=status]').textContent);
+      if (/^Done/.test(s)) break;
+      answered += 1;
+    }
+    assert.ok(answered >= 3, `the page answered only ${answered} times while the model ran`);
+    assert.equal((await results(page)).length, 64);
+    assert.match(await page.getByTestId('warnings').textContent(), /3000 lines were pasted; the first 64 were analysed and 2936 were not/);
+    const workers = page.workers().map((w) => w.url());
+    assert.ok(workers.some((u) => /glassbox-worker/.test(u)), `inference runs in a worker: ${workers}`);
+    await page.screenshot({ path: join(OUT, 'page-bad-input.png'), fullPage: false });
+    await noViolations(page, errors);
+  } finally {
+    await browser.close();
+  }
+});
