@@ -7,6 +7,9 @@
 use glassbox_model::Tokenized;
 use serde::{Deserialize, Serialize};
 
+/// How the CPU fallback is named in the backend panel.
+pub const CPU_BACKEND: &str = "CPU — burn-flex in wasm (SIMD128)";
+
 /// A request from the page; the `u64` beside it in the envelope pairs it with its reply.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {

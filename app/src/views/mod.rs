@@ -21,7 +21,7 @@ use leptos::task::spawn_local;
 
 use crate::client::{call, on_progress};
 use crate::now_ms;
-use crate::protocol::{LoadInfo, Occlusion, Progress, Reply, Request, SentenceOut};
+use crate::protocol::{LoadInfo, Occlusion, Progress, Reply, Request, SentenceOut, CPU_BACKEND};
 
 /// Characters of input analysed; the rest is cut with a visible note.
 pub const MAX_CHARS: usize = 100_000;
@@ -308,12 +308,18 @@ pub fn run(s: State) {
             {
                 Reply::Ran(out) => {
                     if let Some(change) = out.backend_change {
-                        s.notes.update(|n| n.push(change));
+                        s.notes.update(|n| n.push(change.clone()));
                         s.model.update(|m| {
-                            if let Some(m) = m {
-                                if let Some(inner) = Arc::get_mut(m) {
-                                    inner.info.on_gpu = false;
-                                }
+                            if let Some(old) = m.take() {
+                                let mut info = old.info.clone();
+                                info.on_gpu = false;
+                                info.backend = CPU_BACKEND.to_string();
+                                info.fallback_reason = Some(change);
+                                *m = Some(Arc::new(Model {
+                                    info,
+                                    manifest: old.manifest.clone(),
+                                    entity_types: old.entity_types.clone(),
+                                }));
                             }
                         });
                     }

@@ -26,7 +26,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::cache::ResultCache;
 use super::fetch::{cached, open_cache, read_body, start, store};
 use crate::now_ms;
-use crate::protocol::{LoadInfo, Occlusion, Progress, RunOutput, SentenceOut};
+use crate::protocol::{LoadInfo, Occlusion, Progress, RunOutput, SentenceOut, CPU_BACKEND};
 
 /// Rows per forward pass of the occlusion batch: bounds memory on long sentences.
 const OCCLUSION_BATCH: usize = 16;
@@ -359,7 +359,11 @@ async fn gpu_runner(bytes: &BundleBytes, described: &str) -> Result<(Runner, Str
     let setup = init_setup_async::<AutoGraphicsApi>(&device, RuntimeOptions::default()).await;
     let a = setup.adapter.get_info();
     // In the browser wgpu's adapter name is empty; the adapter's own info says more.
-    let name = if a.name.is_empty() { described } else { a.name.as_str() };
+    let name = if a.name.is_empty() {
+        described
+    } else {
+        a.name.as_str()
+    };
     let adapter = if name.is_empty() {
         format!("{:?}", a.backend)
     } else {
@@ -393,7 +397,7 @@ fn cpu_runner(bytes: &BundleBytes) -> Result<(Runner, String), String> {
         Runner::Cpu {
             bundle: Box::new(bundle),
         },
-        "CPU — burn-flex in wasm (SIMD128)".to_string(),
+        CPU_BACKEND.to_string(),
     ))
 }
 
