@@ -146,6 +146,15 @@ test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox pre
     assert.match(await page.getByTestId('backend').textContent(), /WebGPU/);
     const timings = await core(page, 'webgpu');
     bench.webgpu = { page: timings, bench: measured };
+
+    // The backend switch reloads the model on the CPU and re-runs the same sentences there,
+    // so both can be compared live; the input is kept.
+    await page.getByTestId('force-cpu').check();
+    await page.getByTestId('status').filter({ hasText: /3 computed|Could not|failed/ }).waitFor({ timeout: LONG });
+    assert.match(await page.getByTestId('backend').textContent(), /CPU/);
+    assert.match(await page.getByTestId('fallback-reason').textContent(), /switch/);
+    assert.equal(await page.getByTestId('input').inputValue(), SENTENCES.join('\n'));
+    assertMatchesNative(await results(page), nativePredict(SENTENCES));
     await noViolations(page, errors);
   } finally {
     await browser.close();

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{load, State};
+use super::{load, AfterLoad, State};
 
 fn ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.0} ms"))
@@ -20,7 +20,15 @@ pub fn BackendPanel() -> impl IntoView {
     let info = move || s.model.get().map(|m| m.info.clone());
     let toggle = move |ev: leptos::ev::Event| {
         s.force_cpu.set(event_target_checked(&ev));
-        load(s, !s.rows.with_untracked(Vec::is_empty));
+        let rerun = !s.rows.with_untracked(Vec::is_empty);
+        load(
+            s,
+            if rerun {
+                AfterLoad::Run
+            } else {
+                AfterLoad::Wait
+            },
+        );
     };
     view! {
         <section class="panel backend">

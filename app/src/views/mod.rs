@@ -195,8 +195,18 @@ fn entity_types(labels: &[String]) -> Vec<String> {
     out
 }
 
-/// (Re)loads the bundle on the backend the switch asks for, then runs what was shown.
-pub fn load(s: State, then_run: bool) {
+/// What to do once a bundle has loaded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AfterLoad {
+    Wait,
+    /// Analyse the input (a permalink was opened, or the backend was switched).
+    Run,
+    /// `?bench=N` on first load.
+    Bench,
+}
+
+/// (Re)loads the bundle on the backend the switch asks for, then does `after`.
+pub fn load(s: State, after: AfterLoad) {
     s.model.set(None);
     s.busy.set(true);
     s.progress.set(Progress::default());
@@ -229,10 +239,10 @@ pub fn load(s: State, then_run: bool) {
                         manifest,
                         entity_types,
                     })));
-                    if query_param("bench").is_some() {
-                        bench::run(s);
-                    } else if then_run {
-                        run(s);
+                    match after {
+                        AfterLoad::Bench => bench::run(s),
+                        AfterLoad::Run => run(s),
+                        AfterLoad::Wait => {}
                     }
                 }
                 Err(e) => s.status.set(format!("Could not load the model: {e}")),
@@ -393,7 +403,14 @@ pub fn App() -> impl IntoView {
     provide_context(s);
     on_progress(move |p| s.progress.set(p));
     let from_link = permalink::restore(s);
-    load(s, from_link);
+    let after = if query_param("bench").is_some() {
+        AfterLoad::Bench
+    } else if from_link {
+        AfterLoad::Run
+    } else {
+        AfterLoad::Wait
+    };
+    load(s, after);
     permalink::keep_in_sync(s);
     inspect::track_focus(s);
 
