@@ -2,7 +2,8 @@
 // three pasted sentences must give the labels, spans and probabilities of `glassbox predict`
 // on the same bundle; the attention canvas draws; the permalink round-trips; a second run is
 // answered from the cache; the bundle is reused from the Cache API when the network fails;
-// bad input gets a message, never a crash or injected markup; the CSP is never violated.
+// bad input gets a message, never a crash or injected markup; a corrupt bundle is refused by
+// hash; the CSP is never violated.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
@@ -215,10 +216,25 @@ test('no WebGPU adapter: CPU fallback gives the same results; permalink and offl
   }
 });
 
-test('bad input: clear messages, visible truncation, text stays text, page stays responsive', async () => {
+test('bad input and a corrupt bundle: clear messages, visible truncation, text stays text, page stays responsive', async () => {
   const browser = await launch({ webgpu: false });
   try {
     const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+
+    // A bundle whose weights do not match the manifest's SHA-256 is refused, and not stored.
+    const corrupt = await context.newPage();
+    await corrupt.route('**/models/default/model.bpk', async (r) => {
+      const body = Buffer.from(await (await r.fetch()).body());
+      body[body.length >> 1] ^= 0xff;
+      await r.fulfill({ status: 200, body, contentType: 'application/octet-stream' });
+    });
+    await corrupt.goto(server.url);
+    await corrupt.getByTestId('status').filter({ hasText: /Ready|Could not/ }).waitFor({ timeout: LONG });
+    assert.match(await corrupt.getByTestId('status').textContent(),
+      /Could not load the model: bundle file `model.bpk` is corrupt or was modified: SHA-256 is [0-9a-f]{64}, manifest says [0-9a-f]{64}/);
+    assert.equal(await corrupt.getByTestId('run').isDisabled(), true);
+    await corrupt.close();
+
     // Markup in the permalink fills the textarea as text; nothing is injected.
     const evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
     const { page, errors } = await open(context, `#s=${encodeURIComponent(evil)}`);
