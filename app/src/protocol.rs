@@ -47,7 +47,6 @@ pub struct Progress {
 pub struct LoadInfo {
     /// Human-readable backend, e.g. "WebGPU — burn-wgpu on SwiftShader (Vulkan)".
     pub backend: String,
-    pub on_gpu: bool,
     /// Why WebGPU is not used, when it is not.
     pub fallback_reason: Option<String>,
     /// The bundle's URL.

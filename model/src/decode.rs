@@ -121,6 +121,38 @@ pub struct WordProbs {
     pub probs: Vec<f32>,
 }
 
+/// One pre-tokenizer word: its id, its first and last wordpiece, and its character span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word {
+    pub id: u32,
+    pub first: usize,
+    pub last: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The words of `t` in order, from the wordpieces' word ids (special tokens belong to none).
+pub fn words(t: &crate::Tokenized) -> Vec<Word> {
+    let mut out: Vec<Word> = Vec::new();
+    for (p, w) in t.word_ids.iter().enumerate() {
+        let Some(id) = *w else { continue };
+        match out.last_mut() {
+            Some(last) if last.id == id => {
+                last.last = p;
+                last.end = t.offsets[p].1;
+            }
+            _ => out.push(Word {
+                id,
+                first: p,
+                last: p,
+                start: t.offsets[p].0,
+                end: t.offsets[p].1,
+            }),
+        }
+    }
+    out
+}
+
 /// Tag distributions per pre-tokenizer word. `probs` is `[pieces × k]` (softmaxed).
 pub fn word_probs(
     t: &crate::Tokenized,
@@ -128,17 +160,9 @@ pub fn word_probs(
     k: usize,
     agg: Aggregation,
 ) -> Vec<WordProbs> {
-    let mut spans: Vec<(u32, usize, usize)> = Vec::new();
-    for (p, w) in t.word_ids.iter().enumerate() {
-        let Some(w) = *w else { continue };
-        match spans.last_mut() {
-            Some(last) if last.0 == w => last.2 = p,
-            _ => spans.push((w, p, p)),
-        }
-    }
-    spans
+    words(t)
         .into_iter()
-        .map(|(_, first, last)| {
+        .map(|Word { first, last, .. }| {
             let row = |p: usize| &probs[p * k..(p + 1) * k];
             let n = (last - first + 1) as f32;
             let probs = match agg {

@@ -14,7 +14,7 @@ mod results;
 use std::sync::Arc;
 
 use glassbox_model::bundle::Manifest;
-use glassbox_model::decode::Aggregation;
+use glassbox_model::decode::{parse_tag, Aggregation};
 use glassbox_model::readout::SentenceResult;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -184,11 +184,8 @@ fn bundle_candidates() -> Vec<String> {
 fn entity_types(labels: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for l in labels {
-        let t = l
-            .strip_prefix("B-")
-            .or_else(|| l.strip_prefix("I-"))
-            .unwrap_or(l);
-        if l != "O" && !out.iter().any(|o| o == t) {
+        let (_, t) = parse_tag(l);
+        if !t.is_empty() && !out.iter().any(|o| o == t) {
             out.push(t.to_string());
         }
     }
@@ -322,7 +319,6 @@ pub fn run(s: State) {
                         s.model.update(|m| {
                             if let Some(old) = m.take() {
                                 let mut info = old.info.clone();
-                                info.on_gpu = false;
                                 info.backend = CPU_BACKEND.to_string();
                                 info.fallback_reason = Some(change);
                                 *m = Some(Arc::new(Model {

@@ -16,6 +16,7 @@ use burn::backend::{Flex, Wgpu};
 use burn::prelude::*;
 use burn::tensor::Transaction;
 use glassbox_model::bundle::{load_bundle, LoadedBundle, Manifest, MANIFEST, TOKENIZER, WEIGHTS};
+use glassbox_model::decode::words;
 use glassbox_model::explain::drop_word;
 use glassbox_model::readout::{softmax, BatchData};
 use glassbox_model::Tokenized;
@@ -188,7 +189,6 @@ impl Engine {
         store(cache.as_ref(), &manifest_key(&base), &bytes.manifest).await;
         let info = LoadInfo {
             backend,
-            on_gpu: matches!(runner, Runner::Gpu { .. }),
             fallback_reason,
             base,
             manifest_json: String::from_utf8_lossy(&bytes.manifest).into_owned(),
@@ -246,7 +246,6 @@ impl Engine {
                 {
                     let mut info = self.info.borrow_mut();
                     info.backend = backend;
-                    info.on_gpu = false;
                     info.fallback_reason = Some(note.clone());
                 }
                 *self.runner.borrow_mut() = Rc::new(cpu);
@@ -328,16 +327,9 @@ impl Engine {
     /// The sentence distribution of `text` and of `text` with each word dropped.
     pub async fn occlude(&self, text: &str) -> Result<Occlusion, String> {
         let t = self.tokenizer().encode(text).map_err(|e| e.to_string())?;
-        let mut words: Vec<(u32, (usize, usize))> = Vec::new();
-        for (p, w) in t.word_ids.iter().enumerate() {
-            let Some(w) = *w else { continue };
-            match words.last_mut() {
-                Some(last) if last.0 == w => last.1 .1 = t.offsets[p].1,
-                _ => words.push((w, t.offsets[p])),
-            }
-        }
+        let words = words(&t);
         let mut variants = vec![t.clone()];
-        variants.extend(words.iter().map(|(w, _)| drop_word(&t, *w)));
+        variants.extend(words.iter().map(|w| drop_word(&t, w.id)));
         let mut probs = Vec::with_capacity(variants.len());
         for chunk in variants.chunks(OCCLUSION_BATCH) {
             let (data, _) = self.forward(chunk.to_vec(), false).await?;
@@ -347,7 +339,7 @@ impl Engine {
         let base_probs = probs.remove(0);
         Ok(Occlusion {
             text: text.to_string(),
-            words: words.into_iter().map(|(_, s)| s).collect(),
+            words: words.iter().map(|w| (w.start, w.end)).collect(),
             base_probs,
             dropped_probs: probs,
         })
