@@ -501,6 +501,114 @@ fn train_kill_resume_export_predict_eval() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("MODEL_CARD.md"));
 }
 
+/// Test-split scores of a run, from `glassbox eval --json`, by task.
+fn test_scores(run: &Path) -> BTreeMap<String, Value> {
+    let v: Value = serde_json::from_str(&ok(&glassbox(
+        &[
+            "eval",
+            "--run",
+            &run.display().to_string(),
+            "--split",
+            "test",
+            "--json",
+        ],
+        &[],
+    )))
+    .unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["task"].as_str().unwrap().to_string(), s.clone()))
+        .collect()
+}
+
+#[test]
+fn single_task_comparison_matches_independent_runs() {
+    let (dir, cfg) = setup("single");
+    let train = |cfg: &Path, out: &Path| {
+        ok(&glassbox(
+            &[
+                "train",
+                "--config",
+                &cfg.display().to_string(),
+                "--out",
+                &out.display().to_string(),
+            ],
+            &[],
+        ))
+    };
+    let run = dir.join("run");
+    train(&cfg, &run);
+    let table = ok(&glassbox(
+        &["single-task", "--run", &run.display().to_string()],
+        &[],
+    ));
+    assert!(table.contains("| mood | macro_f1 |"), "{table}");
+    assert!(table.contains("| ents | span_micro_f1 |"), "{table}");
+    let cmp: Value =
+        serde_json::from_slice(&std::fs::read(run.join("single_task.json")).unwrap()).unwrap();
+    let row = |task: &str, metric: &str| -> Value {
+        cmp["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["task"] == task && r["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {task} {metric} row in {cmp}"))
+            .clone()
+    };
+
+    // The multi-task column is the run itself, scored on test by `glassbox eval`.
+    let multi = test_scores(&run);
+    let mood = row("mood", "macro_f1");
+    assert_eq!(
+        mood["multi_task"],
+        multi["mood"]["classification"]["macro_avg"]["f1"]
+    );
+    assert_eq!(
+        row("ents", "span_micro_f1")["multi_task"],
+        multi["ents"]["spans"]["micro"]["f1"]
+    );
+
+    // The single-task column equals a run trained by hand from the same config with the other
+    // task deleted: same seed, splits and budget, nothing else changed.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let (head, rest) = text.split_once("[[tasks]]\nname = \"ents\"").unwrap();
+    let mood_only_cfg = dir.join("mood-only.toml");
+    std::fs::write(
+        &mood_only_cfg,
+        format!("{head}{}", &rest[rest.find("[train]").unwrap()..]),
+    )
+    .unwrap();
+    let mood_only = dir.join("mood-only");
+    train(&mood_only_cfg, &mood_only);
+    let alone = test_scores(&mood_only);
+    assert!(!alone.contains_key("ents"));
+    assert_eq!(
+        mood["single_task"],
+        alone["mood"]["classification"]["macro_avg"]["f1"]
+    );
+    let d = mood["difference"].as_f64().unwrap();
+    let (a, b) = (
+        mood["multi_task"].as_f64().unwrap(),
+        mood["single_task"].as_f64().unwrap(),
+    );
+    assert!((d - (a - b)).abs() < 1e-12);
+    assert!(run.join("single_task.png").is_file() && run.join("single-task/ents/best").is_dir());
+
+    // Rerunning trains nothing new and gives the same table; a single-task run is refused.
+    let again = ok(&glassbox(
+        &["single-task", "--run", &run.display().to_string()],
+        &[],
+    ));
+    assert_eq!(again, table);
+    let refused = glassbox(
+        &["single-task", "--run", &mood_only.display().to_string()],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("trains a single task"));
+}
+
 #[test]
 fn cross_validation_folds_cover_train_and_dev() {
     let (dir, cfg) = setup("cv");

@@ -197,7 +197,7 @@ pub fn model_card(m: &Manifest, test: &[TaskScores], run: &Path) -> String {
         }
         s.push('\n');
     }
-    if let Some(cmp) = read_json(&run.join("single_task.json")) {
+    if let Some(cmp) = read_json(&run.join(crate::single_task::FILE)) {
         s.push_str("### Multi-task vs single-task (same budget)\n\n");
         s.push_str(cmp["table"].as_str().unwrap_or(""));
         s.push('\n');

@@ -120,6 +120,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
     },
+    /// Multi-task vs single-task: trains each task of a finished run alone with the run's recipe
+    /// and budget (under RUN/single-task/, resumable), scores all on the test split and writes
+    /// RUN/single_task.json (read by the model card) and a chart.
+    SingleTask {
+        #[arg(long)]
+        run: PathBuf,
+        #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+        backend: BackendKind,
+    },
     /// Trains the variants of an ablation file (one per method, several seeds each) and
     /// writes the table (ablation.md/json) and chart under --out. Resumable.
     Ablate {
@@ -317,6 +326,13 @@ pub fn main() -> Result<()> {
                 crate::cv::cross_validate::<burn::backend::Autodiff<B>>(&cfg, folds, &out, &device)?
             });
             println!("{}", serde_json::to_string_pretty(&result["summary"])?);
+            Ok(())
+        }
+        Command::SingleTask { run, backend } => {
+            let result = with_backend!(backend, |B, device| {
+                crate::single_task::compare::<burn::backend::Autodiff<B>>(&run, &device)?
+            });
+            print!("{}", result["table"].as_str().unwrap_or_default());
             Ok(())
         }
         Command::Ablate {

@@ -17,4 +17,5 @@ pub mod metrics;
 pub mod plots;
 pub mod predict;
 pub mod run;
+pub mod single_task;
 pub mod train;
