@@ -12,6 +12,43 @@ pub type Gpu = burn::backend::Wgpu;
 #[cfg(feature = "cuda")]
 pub type Cuda = burn::backend::Cuda;
 
+/// A backend's device by index, for `train --devices`; `primary` is the device the backend
+/// was set up with (index 0).
+pub trait Indexed: Sized {
+    fn nth(primary: &Self, index: usize) -> anyhow::Result<Self>;
+}
+
+impl Indexed for burn::backend::flex::FlexDevice {
+    fn nth(primary: &Self, index: usize) -> anyhow::Result<Self> {
+        match index {
+            0 => Ok(*primary),
+            _ => anyhow::bail!(
+                "the cpu backend has one device (0), not {index}; it already uses every core \
+                 (list 0 twice to run two replicas on it)"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "wgpu")]
+impl Indexed for burn::backend::wgpu::WgpuDevice {
+    /// Index 0 is the adapter wgpu prefers (usually the first discrete GPU), others count
+    /// discrete GPUs in wgpu's order.
+    fn nth(primary: &Self, index: usize) -> anyhow::Result<Self> {
+        Ok(match index {
+            0 => primary.clone(),
+            i => burn::backend::wgpu::WgpuDevice::DiscreteGpu(i),
+        })
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl Indexed for burn::backend::cuda::CudaDevice {
+    fn nth(_: &Self, index: usize) -> anyhow::Result<Self> {
+        Ok(burn::backend::cuda::CudaDevice { index })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
     /// burn-flex on the CPU.

@@ -89,6 +89,11 @@ enum Command {
         resume: bool,
         #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
         backend: BackendKind,
+        /// Data-parallel training over these devices of the backend (comma-separated indices;
+        /// each batch is split between them, the optimizer steps on the first). The cpu backend
+        /// has device 0 only; listing a device twice runs two replicas on it.
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        devices: Vec<usize>,
     },
     /// Write a bundle (manifest + Burnpack weights + tokenizer [+ model card]): from a
     /// training run (`--run`, evaluated on its test split) or from a model directory.
@@ -256,10 +261,17 @@ pub fn main() -> Result<()> {
             out,
             resume,
             backend,
+            devices,
         } => {
             let cfg = train_config(config.as_deref(), &out, resume)?;
             let outcome = with_backend!(backend, |B, device| {
-                crate::train::train::<burn::backend::Autodiff<B>>(&cfg, &out, resume, &device)?
+                let devices = devices
+                    .iter()
+                    .map(|&i| crate::backend::Indexed::nth(&device, i))
+                    .collect::<Result<Vec<_>>>()?;
+                crate::train::train_on::<burn::backend::Autodiff<B>>(
+                    &cfg, &out, resume, None, &devices,
+                )?
             });
             let best = outcome
                 .state

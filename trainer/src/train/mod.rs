@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod grads;
 pub mod loss;
 pub mod optim;
+pub mod parallel;
 pub mod sampler;
 pub mod schedule;
 pub mod step;
@@ -159,6 +160,22 @@ pub fn train_with<B: AutodiffBackend>(
     splits: Option<Vec<crate::data::split::Split>>,
     device: &B::Device,
 ) -> Result<Outcome> {
+    train_on::<B>(cfg, run, resume, splits, std::slice::from_ref(device))
+}
+
+/// [`train_with`] data-parallel over `devices` (see [`parallel`]); the model, optimizer and
+/// evaluation live on the first. One device is the plain single-device loop.
+pub fn train_on<B: AutodiffBackend>(
+    cfg: &TrainConfig,
+    run: &Path,
+    resume: bool,
+    splits: Option<Vec<crate::data::split::Split>>,
+    devices: &[B::Device],
+) -> Result<Outcome> {
+    let Some(device) = devices.first() else {
+        bail!("no device to train on");
+    };
+    parallel::check(&cfg.train, devices.len())?;
     let ck_dir = checkpoint::latest(run);
     if resume && ck_dir.is_none() {
         bail!(
@@ -327,6 +344,35 @@ pub fn train_with<B: AutodiffBackend>(
         for &ti in &chosen {
             let task = &tasks[ti];
             let idx = streams[ti].batch(state.batches[ti], t.batch_size);
+            if devices.len() > 1 {
+                let lw = task.data.config.loss_weight;
+                let w = match t.balance {
+                    Balance::Dwa => lw * state.balance.weights[ti],
+                    _ => lw,
+                };
+                let seed = step_seed(cfg.seed, step) ^ ((ti as u64) << 40);
+                let (g, raw_v) =
+                    parallel::task_gradients(&model, task, &idx, pad, w, devices, seed);
+                if !raw_v.is_finite() {
+                    bar.abandon();
+                    bail!(
+                        "step {step}: the {:?} loss is {raw_v}; training stopped. The last good checkpoint is {} (lower train.lr or raise clipping, then --resume)",
+                        task.name(),
+                        last_good()
+                    );
+                }
+                if t.balance == Balance::Dwa {
+                    let bal = &mut state.balance;
+                    bal.dwa_observe(ti, raw_v, step, t.dwa_window, t.dwa_temperature);
+                }
+                task_grads.push(g);
+                raw_losses.push(raw_v);
+                used_weights.push(w);
+                state.batches[ti] += 1;
+                state.sentences += idx.len();
+                window.1 += idx.len();
+                continue;
+            }
             B::seed(device, step_seed(cfg.seed, step) ^ ((ti as u64) << 40));
             let mix = (task.kind() == TaskKind::Sentence && t.mixup_alpha > 0.0)
                 .then(|| step::draw_mix(t.mixup_alpha, cfg.seed, step, idx.len()));
