@@ -344,40 +344,51 @@ pub fn train_on<B: AutodiffBackend>(
         for &ti in &chosen {
             let task = &tasks[ti];
             let idx = streams[ti].batch(state.batches[ti], t.batch_size);
-            if devices.len() > 1 {
-                let lw = task.data.config.loss_weight;
+            let seed = step_seed(cfg.seed, step) ^ ((ti as u64) << 40);
+            let lw = task.data.config.loss_weight;
+            let bal = &mut state.balance;
+            let (task_grad, raw_v, w) = if devices.len() > 1 {
+                // Mixup and uncertainty weighting were refused by `parallel::check`.
                 let w = match t.balance {
-                    Balance::Dwa => lw * state.balance.weights[ti],
+                    Balance::Dwa => lw * bal.weights[ti],
                     _ => lw,
                 };
-                let seed = step_seed(cfg.seed, step) ^ ((ti as u64) << 40);
                 let (g, raw_v) =
                     parallel::task_gradients(&model, task, &idx, pad, w, devices, seed);
-                if !raw_v.is_finite() {
-                    bar.abandon();
-                    bail!(
-                        "step {step}: the {:?} loss is {raw_v}; training stopped. The last good checkpoint is {} (lower train.lr or raise clipping, then --resume)",
-                        task.name(),
-                        last_good()
-                    );
+                (g, raw_v, w)
+            } else {
+                B::seed(device, seed);
+                let mix = (task.kind() == TaskKind::Sentence && t.mixup_alpha > 0.0)
+                    .then(|| step::draw_mix(t.mixup_alpha, cfg.seed, step, idx.len()));
+                let raw = step::batch_loss(&model, task, &idx, pad, mix.as_ref(), device);
+                let raw_v: f64 = raw.clone().into_scalar().elem();
+                let (loss, log_var, w) = match t.balance {
+                    Balance::Fixed | Balance::Gradnorm | Balance::Pcgrad => {
+                        (raw.mul_scalar(lw), None, lw)
+                    }
+                    Balance::Dwa => {
+                        let w = lw * bal.weights[ti];
+                        (raw.mul_scalar(w), None, w)
+                    }
+                    Balance::Uncertainty => {
+                        // exp(−s)·L + s with s = log σ² a leaf tensor the backward pass reaches.
+                        let s = Tensor::<B, 1>::from_data([bal.log_vars[ti] as f32], device)
+                            .require_grad();
+                        let l = raw.mul_scalar(lw) * s.clone().neg().exp() + s.clone();
+                        (l, Some(s), lw * (-bal.log_vars[ti]).exp())
+                    }
+                };
+                let mut grads = loss.backward();
+                if let Some(s) = log_var {
+                    let g: f64 = s
+                        .grad(&grads)
+                        .map(|g| g.into_scalar().elem())
+                        .unwrap_or(0.0);
+                    bal.log_vars[ti] -= t.uncertainty_lr * g;
+                    s.grad_remove(&mut grads);
                 }
-                if t.balance == Balance::Dwa {
-                    let bal = &mut state.balance;
-                    bal.dwa_observe(ti, raw_v, step, t.dwa_window, t.dwa_temperature);
-                }
-                task_grads.push(g);
-                raw_losses.push(raw_v);
-                used_weights.push(w);
-                state.batches[ti] += 1;
-                state.sentences += idx.len();
-                window.1 += idx.len();
-                continue;
-            }
-            B::seed(device, step_seed(cfg.seed, step) ^ ((ti as u64) << 40));
-            let mix = (task.kind() == TaskKind::Sentence && t.mixup_alpha > 0.0)
-                .then(|| step::draw_mix(t.mixup_alpha, cfg.seed, step, idx.len()));
-            let raw = step::batch_loss(&model, task, &idx, pad, mix.as_ref(), device);
-            let raw_v: f64 = raw.clone().into_scalar().elem();
+                (GradientsParams::from_grads(grads, &model), raw_v, w)
+            };
             if !raw_v.is_finite() {
                 bar.abandon();
                 bail!(
@@ -386,37 +397,10 @@ pub fn train_on<B: AutodiffBackend>(
                     last_good()
                 );
             }
-            let lw = task.data.config.loss_weight;
-            let bal = &mut state.balance;
-            let (loss, log_var, w) = match t.balance {
-                Balance::Fixed | Balance::Gradnorm | Balance::Pcgrad => {
-                    (raw.mul_scalar(lw), None, lw)
-                }
-                Balance::Dwa => {
-                    let w = lw * bal.weights[ti];
-                    (raw.mul_scalar(w), None, w)
-                }
-                Balance::Uncertainty => {
-                    // exp(−s)·L + s with s = log σ² a leaf tensor the backward pass reaches.
-                    let s =
-                        Tensor::<B, 1>::from_data([bal.log_vars[ti] as f32], device).require_grad();
-                    let l = raw.mul_scalar(lw) * s.clone().neg().exp() + s.clone();
-                    (l, Some(s), lw * (-bal.log_vars[ti]).exp())
-                }
-            };
-            let mut grads = loss.backward();
-            if let Some(s) = log_var {
-                let g: f64 = s
-                    .grad(&grads)
-                    .map(|g| g.into_scalar().elem())
-                    .unwrap_or(0.0);
-                bal.log_vars[ti] -= t.uncertainty_lr * g;
-                s.grad_remove(&mut grads);
-            }
             if t.balance == Balance::Dwa {
                 bal.dwa_observe(ti, raw_v, step, t.dwa_window, t.dwa_temperature);
             }
-            task_grads.push(GradientsParams::from_grads(grads, &model));
+            task_grads.push(task_grad);
             raw_losses.push(raw_v);
             used_weights.push(w);
             state.batches[ti] += 1;
