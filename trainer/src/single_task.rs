@@ -18,10 +18,12 @@ use crate::fetch::write_atomic;
 
 pub const FILE: &str = "single_task.json";
 
-/// The run's config with every task but `task` removed; nothing else changes.
+/// The run's config with every task but `task` removed (also from the augmentation list);
+/// nothing else changes.
 pub fn alone(cfg: &TrainConfig, task: &str) -> TrainConfig {
     let mut c = cfg.clone();
     c.tasks.retain(|t| t.name == task);
+    c.augment.tasks.retain(|t| t == task);
     c
 }
 
@@ -170,7 +172,10 @@ mod tests {
             "/../configs/default.toml"
         )))
         .unwrap();
+        let mut cfg = cfg;
+        cfg.augment.tasks = vec!["sentiment".into(), "ner".into()];
         let a = alone(&cfg, "ner");
+        assert_eq!(a.augment.tasks, vec!["ner".to_string()]);
         assert_eq!(a.tasks.len(), 1);
         assert_eq!(a.tasks[0].name, "ner");
         assert_eq!(a.seed, cfg.seed);
