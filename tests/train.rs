@@ -376,6 +376,45 @@ fn train_kill_resume_export_predict_eval() {
         .find(|m| m["task"] == "mood" && m["name"] == "macro_f1")
         .expect("sentence macro-F1 in the manifest");
     assert_eq!(manifest_f1["split"], "test");
+    // The int8 bundle records its float weights' scores: those of the fp32 bundle.
+    let m8: Value =
+        serde_json::from_slice(&std::fs::read(b8.join("manifest.json")).unwrap()).unwrap();
+    let fp32 = &m8["training"]["fp32"];
+    assert_eq!(fp32["weights_bytes"].as_u64(), Some(size(&b32)));
+    assert_eq!(fp32["quantized_bytes"].as_u64(), Some(size(&b8)));
+    let values = |metrics: &Value| -> Vec<(String, String, f64)> {
+        metrics
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let s = |k: &str| m[k].as_str().unwrap().to_string();
+                (s("task"), s("name"), m["value"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(values(&fp32["test"]), values(&manifest["metrics"]));
+    assert!(
+        manifest["training"]["fp32"].is_null(),
+        "fp32 is its own reference"
+    );
+    let card8 = std::fs::read_to_string(b8.join("MODEL_CARD.md")).unwrap();
+    let f1_8 = m8["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["task"] == "mood" && m["name"] == "macro_f1")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    let f1_32 = manifest_f1["value"].as_f64().unwrap();
+    let row = format!(
+        "| mood | macro_f1 | {:.1} | {:.1} | {:+.2} |",
+        f1_32 * 100.0,
+        f1_8 * 100.0,
+        (f1_8 - f1_32) * 100.0
+    );
+    assert!(card8.contains(&row), "{row} missing from the int8 card");
 
     // eval --bundle reproduces the manifest's number.
     let b32s = b32.display().to_string();
@@ -774,6 +813,49 @@ fn cross_validation_folds_cover_train_and_dev() {
     held.sort_unstable();
     held.dedup();
     assert_eq!(held.len(), n);
+
+    // The same CV one fold per call (as separate processes or machines would run it) gives
+    // the same summary; the call without --fold only summarises.
+    let split = dir.join("cv-split");
+    let cv_args = |extra: &[&str]| {
+        let mut args = vec![
+            "cv".to_string(),
+            "--config".into(),
+            cfg.display().to_string(),
+            "--folds".into(),
+            "3".into(),
+            "--out".into(),
+            split.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let run = |extra: &[&str]| {
+        let args = cv_args(extra);
+        glassbox(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    };
+    let bad = run(&["--fold", "3"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("the folds are 0 to 2"));
+    for f in ["2", "0"] {
+        let out = run(&["--fold", f]);
+        ok(&out);
+        assert!(
+            !split.join("cv.json").exists(),
+            "no summary before every fold is done"
+        );
+        assert!(split.join(format!("fold-{f}/train_summary.json")).is_file());
+    }
+    assert!(
+        !split.join("fold-1").exists(),
+        "--fold trains that fold only"
+    );
+    let rest = run(&[]);
+    let rest_log = String::from_utf8_lossy(&rest.stderr).to_string();
+    let again: Value = serde_json::from_str(&ok(&rest)).unwrap();
+    assert!(rest_log.contains("fold 2/3"));
+    assert!(!rest_log.contains("fold 1/3") && !rest_log.contains("fold 3/3"));
+    assert_eq!(again, summary, "fold-by-fold CV differs from the one-go CV");
 }
 
 #[test]

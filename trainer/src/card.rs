@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use glassbox_model::bundle::Manifest;
+use glassbox_model::bundle::{Manifest, Metric};
 use serde_json::Value;
 
 use crate::eval::TaskScores;
@@ -33,6 +33,43 @@ fn prf_rows<'a>(s: &mut String, rows: impl Iterator<Item = (&'a String, &'a Prf)
             p.support
         );
     }
+}
+
+/// int8 against the float weights it came from, both scored on the test split at export.
+fn quantization_cost(s: &mut String, m: &Manifest) {
+    let Some(fp32) = m.training.as_ref().and_then(|t| t.get("fp32")) else {
+        return;
+    };
+    let Ok(reference) = serde_json::from_value::<Vec<Metric>>(fp32["test"].clone()) else {
+        return;
+    };
+    let mb = |b: u64| format!("{:.2} MB", b as f64 / 1e6);
+    let _ = writeln!(
+        s,
+        "**{} against fp32** (test split; weights {} against {}):\n\n\
+         | task | metric | fp32 | {} | difference (points) |\n|---|---|---|---|---|",
+        m.quantization,
+        fp32["quantized_bytes"].as_u64().map(mb).unwrap_or_default(),
+        fp32["weights_bytes"].as_u64().map(mb).unwrap_or_default(),
+        m.quantization.split(' ').next().unwrap_or("quantized"),
+    );
+    for x in &m.metrics {
+        if let Some(r) = reference
+            .iter()
+            .find(|r| r.task == x.task && r.name == x.name)
+        {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:+.2} |",
+                x.task,
+                x.name,
+                pct(r.value),
+                pct(x.value),
+                (x.value - r.value) * 100.0
+            );
+        }
+    }
+    s.push('\n');
 }
 
 pub fn model_card(m: &Manifest, test: &[TaskScores], run: &Path) -> String {
@@ -171,6 +208,7 @@ pub fn model_card(m: &Manifest, test: &[TaskScores], run: &Path) -> String {
         let _ = writeln!(s, "| {} | {} | {} | {} |", x.task, x.name, pct(x.value), ci);
     }
     s.push('\n');
+    quantization_cost(&mut s, m);
     for t in test {
         if let Some(c) = &t.classification {
             let _ = writeln!(s, "**{}** per class (test, {} tweets):\n\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|", t.task, t.examples);

@@ -118,6 +118,10 @@ enum Command {
         config: PathBuf,
         #[arg(long, default_value_t = 5)]
         folds: usize,
+        /// Train only this fold (0-based), e.g. one fold per process, GPU or machine sharing
+        /// OUT; once all are done, a run without --fold writes the summary.
+        #[arg(long)]
+        fold: Option<usize>,
         /// Output folder (one run folder per fold, cv.json, cv_spread.png/svg). Use
         /// RUN/cv so `glassbox export --run RUN` puts the intervals in the manifest.
         #[arg(long)]
@@ -330,14 +334,18 @@ pub fn main() -> Result<()> {
         Command::Cv {
             config,
             folds,
+            fold,
             out,
             backend,
         } => {
             let cfg = crate::config::TrainConfig::load(&config)?;
             let result = with_backend!(backend, |B, device| {
-                crate::cv::cross_validate::<burn::backend::Autodiff<B>>(&cfg, folds, &out, &device)?
+                crate::cv::cross_validate::<burn::backend::Autodiff<B>>(
+                    &cfg, folds, fold, &out, &device,
+                )?
             });
-            println!("{}", serde_json::to_string_pretty(&result["summary"])?);
+            let shown = result.get("summary").unwrap_or(&result);
+            println!("{}", serde_json::to_string_pretty(shown)?);
             Ok(())
         }
         Command::SingleTask { run, backend } => {

@@ -54,14 +54,24 @@ pub fn interval(values: &[f64]) -> Interval {
     }
 }
 
+/// Trains and scores every fold, or with `only` just that one (folds are independent, so
+/// several processes or machines can take one each); the summary is written by a call without
+/// `only` once every fold is done, which then trains nothing.
 pub fn cross_validate<B: AutodiffBackend>(
     cfg: &TrainConfig,
     k: usize,
+    only: Option<usize>,
     out: &Path,
     device: &B::Device,
 ) -> Result<Value> {
     if k < 2 {
         bail!("--folds must be at least 2");
+    }
+    if let Some(f) = only.filter(|&f| f >= k) {
+        bail!(
+            "--fold {f} does not exist: with --folds {k} the folds are 0 to {}",
+            k - 1
+        );
     }
     // The base splits decide what is test; only train+dev are folded.
     let (tasks, _, _) = crate::data::prepare::prepare_config(cfg)?;
@@ -82,8 +92,10 @@ pub fn cross_validate<B: AutodiffBackend>(
     drop(tasks);
     std::fs::create_dir_all(out)?;
     let mut fold_scores: Vec<Value> = vec![];
-    for f in 0..k {
-        let dir = out.join(format!("fold-{f}"));
+    let fold_dir = |f: usize| out.join(format!("fold-{f}"));
+    let is_done = |f: usize| fold_dir(f).join("train_summary.json").is_file();
+    for f in (0..k).filter(|&f| only.is_none_or(|o| o == f)) {
+        let dir = fold_dir(f);
         let splits: Vec<Split> = per_task_folds
             .iter()
             .map(|(folds, test)| {
@@ -101,8 +113,7 @@ pub fn cross_validate<B: AutodiffBackend>(
                 }
             })
             .collect();
-        let done = dir.join("train_summary.json").is_file();
-        if !done {
+        if !is_done(f) {
             let resume = crate::train::checkpoint::resume_or_clear(&dir)?;
             eprintln!(
                 "fold {}/{k}{}",
@@ -114,6 +125,19 @@ pub fn cross_validate<B: AutodiffBackend>(
         let best: Value =
             serde_json::from_slice(&std::fs::read(dir.join("best").join("best.json"))?)?;
         fold_scores.push(best["dev"].clone());
+    }
+    if let Some(f) = only {
+        let pending: Vec<usize> = (0..k).filter(|&i| !is_done(i)).collect();
+        eprintln!(
+            "{} done; {}",
+            fold_dir(f).display(),
+            if pending.is_empty() {
+                "every fold is done: rerun without --fold for the summary".to_string()
+            } else {
+                format!("folds still to train: {pending:?}")
+            }
+        );
+        return Ok(json!({ "fold": f, "scores": fold_scores[0], "pending": pending }));
     }
     // task → metric → values over folds
     let mut values: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();

@@ -100,7 +100,7 @@ mod tests {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Quantize {
     None,
-    /// Symmetric int8 in blocks of 64 (matrices only), burn's quantization.
+    /// Symmetric block-wise int8 of the weight matrices, burn's quantization.
     Int8,
 }
 
@@ -175,11 +175,6 @@ pub fn export_run<B: Backend>(
     device: &B::Device,
 ) -> Result<Manifest> {
     let rm = load_run::<B>(run, device)?;
-    let model = match quantize {
-        Quantize::None => rm.model,
-        Quantize::Int8 => rm.model.quantize_int8(),
-    };
-    let weights = model.to_burnpack()?;
     let base = &rm.train.base_model;
     let (tokenizer, tok) = crate::load::read_tokenizer(base, rm.train.max_seq_len)?;
     let bert = &rm.config.bert;
@@ -191,15 +186,36 @@ pub fn export_run<B: Backend>(
 
     // Evaluate the exported weights on the held-out split.
     let (tasks, reports) = crate::data::prepare::prepare(&rm.train, &tok)?;
-    let (scores, _) = crate::eval::evaluate(
-        &model,
-        &tasks,
-        "test",
-        crate::train::EVAL_BATCH,
-        tok.pad_id(),
-        device,
-    );
+    let test = |model: &glassbox_model::Glassbox<B>| {
+        crate::eval::evaluate(
+            model,
+            &tasks,
+            "test",
+            crate::train::EVAL_BATCH,
+            tok.pad_id(),
+            device,
+        )
+        .0
+    };
     let created = now_rfc3339();
+    // A quantized bundle also records what its float weights score, so the card states what
+    // quantization cost instead of leaving it to a second export.
+    let (model, float_reference) = match quantize {
+        Quantize::None => (rm.model, None),
+        Quantize::Int8 => {
+            let reference = serde_json::json!({
+                "weights_bytes": rm.model.to_burnpack()?.len(),
+                "test": manifest_metrics(&test(&rm.model), &created),
+            });
+            (rm.model.quantize_int8(), Some(reference))
+        }
+    };
+    let weights = model.to_burnpack()?;
+    let float_reference = float_reference.map(|mut r| {
+        r["quantized_bytes"] = weights.len().into();
+        r
+    });
+    let scores = test(&model);
     let mut metrics = manifest_metrics(&scores, &created);
     if let Ok(cv) = fs::read(run.join("cv").join("cv.json")) {
         let cv: serde_json::Value = serde_json::from_slice(&cv)?;
@@ -248,7 +264,7 @@ pub fn export_run<B: Backend>(
         max_seq_len,
         quantization: match quantize {
             Quantize::None => "none".into(),
-            Quantize::Int8 => "int8 (symmetric, blocks of 64, weight matrices only)".into(),
+            Quantize::Int8 => glassbox_model::quantize::int8_description(bert.hidden_size),
         },
         heads_trained,
         files,
@@ -259,6 +275,7 @@ pub fn export_run<B: Backend>(
             "weights": rm.weights.file_name().map(|f| f.to_string_lossy().to_string()),
             "summary": summary,
             "data": reports,
+            "fp32": float_reference,
         })),
     };
     let card = crate::card::model_card(&manifest, &scores, run);
