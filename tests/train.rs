@@ -211,6 +211,13 @@ fn weights(run: &Path) -> Vec<f32> {
 }
 
 /// The weights in `bpk`, read with the model config of `run`.
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
+}
+
 fn weights_of(run: &Path, bpk: &Path) -> Vec<f32> {
     struct Collect(Vec<f32>);
     impl ModuleVisitor<Flex> for Collect {
@@ -721,17 +728,8 @@ fn data_parallel_replicas_train_the_full_batch_gradient() {
     // rounding grows there; the drift must stay far below how far training moved them.
     let (a, b) = (weights(&one), weights(&two));
     assert_eq!(a.len(), b.len());
-    let diff = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max);
-    let base_w = weights_of(&one, &base.join("model.bpk"));
-    let moved = a
-        .iter()
-        .zip(&base_w)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max);
+    let diff = max_abs_diff(&a, &b);
+    let moved = max_abs_diff(&a, &weights_of(&one, &base.join("model.bpk")));
     assert!(
         diff < 0.01 * moved,
         "replicas drifted by {diff}, training moved weights by {moved}"
