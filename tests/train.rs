@@ -210,7 +210,6 @@ fn weights(run: &Path) -> Vec<f32> {
     weights_of(run, &run.join("final.bpk"))
 }
 
-/// The weights in `bpk`, read with the model config of `run`.
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter()
         .zip(b)
@@ -218,6 +217,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0f32, f32::max)
 }
 
+/// The weights in `bpk`, read with the model config of `run`.
 fn weights_of(run: &Path, bpk: &Path) -> Vec<f32> {
     struct Collect(Vec<f32>);
     impl ModuleVisitor<Flex> for Collect {
