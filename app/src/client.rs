@@ -1,5 +1,6 @@
-//! The page's side of the worker: one bridge, requests paired with replies by id, awaited
-//! as futures so views read like ordinary async code.
+//! The page's side of the worker: one bridge, requests paired with replies by id, and a
+//! typed call per request (`load`, `run`, `occlude`) so callers get `Result<_, WorkerError>`
+//! and the "reply of the wrong kind" case is handled here, once.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -8,7 +9,7 @@ use std::rc::Rc;
 use futures::channel::oneshot;
 use gloo_worker::{Spawnable, WorkerBridge};
 
-use crate::protocol::{Progress, Reply, Request};
+use crate::protocol::{LoadInfo, Occlusion, Progress, Reply, Request, RunOutput, WorkerError};
 use crate::worker::InferenceWorker;
 
 /// Trunk writes this shim (`data-loader-shim`) next to `index.html`: it imports the worker's
@@ -18,7 +19,7 @@ const WORKER_LOADER: &str = "./glassbox-worker_loader.js";
 type Pending = Rc<RefCell<HashMap<u64, oneshot::Sender<Reply>>>>;
 type ProgressHandler = Rc<RefCell<Option<Box<dyn Fn(Progress)>>>>;
 
-pub struct Client {
+struct Client {
     bridge: WorkerBridge<InferenceWorker>,
     pending: Pending,
     progress: ProgressHandler,
@@ -68,11 +69,54 @@ impl Client {
     }
 }
 
-/// Sends `req` to the inference worker and waits for its reply.
-pub async fn call(req: Request) -> Reply {
+/// Sends `req` and waits for its reply; a failure reply becomes the error.
+async fn call(req: Request) -> Result<Reply, WorkerError> {
     let rx = CLIENT.with(|c| c.send(req));
-    rx.await
-        .unwrap_or_else(|_| Reply::Failed("the inference worker went away".into()))
+    match rx.await {
+        Ok(Reply::Failed(e)) => Err(e),
+        Ok(reply) => Ok(reply),
+        Err(_) => Err(WorkerError::Gone),
+    }
+}
+
+fn wrong(expected: &str, got: &Reply) -> WorkerError {
+    let got = match got {
+        Reply::Progress(_) => "Progress",
+        Reply::Loaded(_) => "Loaded",
+        Reply::Ran(_) => "Ran",
+        Reply::Occluded(_) => "Occluded",
+        Reply::Failed(_) => "Failed",
+    };
+    WorkerError::Protocol(format!("expected {expected}, got {got}"))
+}
+
+/// Loads the first bundle of `candidates` that exists, on the CPU when `force_cpu`.
+pub async fn load(candidates: Vec<String>, force_cpu: bool) -> Result<LoadInfo, WorkerError> {
+    match call(Request::Load {
+        candidates,
+        force_cpu,
+    })
+    .await?
+    {
+        Reply::Loaded(info) => Ok(info),
+        other => Err(wrong("Loaded", &other)),
+    }
+}
+
+/// Runs `texts` as one batch (cache bypassed when `fresh`).
+pub async fn run(texts: Vec<String>, fresh: bool) -> Result<RunOutput, WorkerError> {
+    match call(Request::Run { texts, fresh }).await? {
+        Reply::Ran(out) => Ok(out),
+        other => Err(wrong("Ran", &other)),
+    }
+}
+
+/// The sentence class of `text` with each word left out in turn.
+pub async fn occlude(text: String) -> Result<Occlusion, WorkerError> {
+    match call(Request::Occlude { text }).await? {
+        Reply::Occluded(o) => Ok(o),
+        other => Err(wrong("Occluded", &other)),
+    }
 }
 
 /// Where download progress of a `Load` goes (it arrives before the `Loaded` reply).

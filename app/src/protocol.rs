@@ -4,7 +4,10 @@
 //! stay plain (no internally tagged enums, no skipped fields, no `serde_json::Value`): bincode
 //! cannot decode those. That is why the manifest travels as its JSON text.
 
-use glassbox_model::Tokenized;
+use std::fmt;
+
+use glassbox_model::view::attention::Attention;
+use glassbox_model::{ModelError, Tokenized};
 use serde::{Deserialize, Serialize};
 
 /// How the CPU fallback is named in the backend panel.
@@ -33,7 +36,78 @@ pub enum Reply {
     Loaded(LoadInfo),
     Ran(RunOutput),
     Occluded(Occlusion),
-    Failed(String),
+    Failed(WorkerError),
+}
+
+/// Why the worker could not do what was asked. One enum instead of strings so the page can
+/// tell "no model yet" from "the bundle is corrupt", and every message is phrased once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WorkerError {
+    /// None of the candidate URLs served a manifest (one reason per candidate).
+    NoBundle(Vec<String>),
+    /// A fetch or a read of a response failed.
+    Network(String),
+    /// A file's SHA-256 differs from the manifest's: the bundle is refused.
+    Corrupt {
+        file: String,
+        expected: String,
+        actual: String,
+    },
+    /// The model crate refused the bundle or the input (bad manifest, empty text, …).
+    Model(String),
+    /// A `Run` or `Occlude` arrived while no model was loaded.
+    NotLoaded,
+    /// The worker is gone (crashed or never started).
+    Gone,
+    /// The worker answered with a reply of the wrong kind: a bug, not a user error.
+    Protocol(String),
+}
+
+impl fmt::Display for WorkerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkerError::NoBundle(tried) => {
+                write!(f, "no model bundle found: {}", tried.join("; "))
+            }
+            WorkerError::Network(e) | WorkerError::Model(e) => f.write_str(e),
+            // The model crate's wording, so the page and the CLI say the same thing.
+            WorkerError::Corrupt {
+                file,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{}",
+                ModelError::HashMismatch {
+                    file: file.clone(),
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                }
+            ),
+            WorkerError::NotLoaded => f.write_str("no model is loaded"),
+            WorkerError::Gone => f.write_str("the inference worker went away"),
+            WorkerError::Protocol(what) => write!(f, "unexpected reply from the worker: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for WorkerError {}
+
+impl From<ModelError> for WorkerError {
+    fn from(e: ModelError) -> Self {
+        match e {
+            ModelError::HashMismatch {
+                file,
+                expected,
+                actual,
+            } => WorkerError::Corrupt {
+                file,
+                expected,
+                actual,
+            },
+            other => WorkerError::Model(other.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
@@ -43,7 +117,7 @@ pub struct Progress {
     pub total: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadInfo {
     /// Human-readable backend, e.g. "WebGPU — burn-wgpu on SwiftShader (Vulkan)".
     pub backend: String,
@@ -53,10 +127,13 @@ pub struct LoadInfo {
     pub base: String,
     /// `manifest.json` as served (verified against the files it lists).
     pub manifest_json: String,
+    /// `MODEL_CARD.md`, hash-checked like every other file, when the manifest lists one.
+    pub model_card: Option<String>,
     /// SHA-256 of the weights: names the model in result caches and permalinks.
     pub model_key: String,
     /// Where the bundle's bytes came from: "network" or "browser cache (offline copy)".
     pub source: String,
+    /// Every file of the bundle, manifest included.
     pub bytes: u64,
     /// Wall time the worker spent downloading, verifying and building the model.
     pub load_ms: f64,
@@ -65,7 +142,7 @@ pub struct LoadInfo {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunOutput {
     /// One entry per requested text, in order: the result or why it was not run.
-    pub sentences: Vec<Result<SentenceOut, String>>,
+    pub sentences: Vec<Result<SentenceOut, WorkerError>>,
     /// Wall time of the forward pass and its read-back (0 when every text was cached).
     pub forward_ms: f64,
     /// Set when the backend changed during this run (WebGPU device lost → CPU).
@@ -80,15 +157,14 @@ pub struct SentenceOut {
     pub sentence_probs: Vec<f32>,
     /// `[pieces × tags]`, softmaxed.
     pub token_probs: Vec<f32>,
-    pub heads: usize,
-    /// Per layer `[heads × n × n]`, each weight as round(p·255): a quarter of the bytes of
-    /// f32 and finer than any colour scale can show.
-    pub attentions: Vec<Vec<u8>>,
+    /// One per layer, quantised to bytes by the worker (a quarter of the f32 size, finer
+    /// than any colour scale can show).
+    pub attentions: Vec<Attention>,
     /// Answered from the worker's cache rather than computed.
     pub cached: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Occlusion {
     pub text: String,
     /// Character span of each word, in order.
@@ -96,4 +172,47 @@ pub struct Occlusion {
     pub base_probs: Vec<f32>,
     /// Sentence distribution with word i left out.
     pub dropped_probs: Vec<Vec<f32>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_mismatch_keeps_the_model_crates_wording_and_its_fields() {
+        let e = WorkerError::from(ModelError::HashMismatch {
+            file: "model.bpk".into(),
+            expected: "aa".into(),
+            actual: "bb".into(),
+        });
+        assert_eq!(
+            e,
+            WorkerError::Corrupt {
+                file: "model.bpk".into(),
+                expected: "aa".into(),
+                actual: "bb".into()
+            }
+        );
+        assert!(e.to_string().starts_with(
+            "bundle file `model.bpk` is corrupt or was modified: SHA-256 is bb, manifest says aa"
+        ));
+    }
+
+    #[test]
+    fn other_model_errors_keep_their_message() {
+        let e = WorkerError::from(ModelError::EmptyText {
+            what: "line 2".into(),
+        });
+        assert!(matches!(e, WorkerError::Model(_)));
+        assert!(e.to_string().contains("line 2 is empty"), "{e}");
+    }
+
+    #[test]
+    fn no_bundle_names_every_candidate_tried() {
+        let e = WorkerError::NoBundle(vec!["a: HTTP 404".into(), "b: HTTP 404".into()]);
+        assert_eq!(
+            e.to_string(),
+            "no model bundle found: a: HTTP 404; b: HTTP 404"
+        );
+    }
 }

@@ -6,19 +6,30 @@ use serde::Deserialize;
 
 use crate::ModelError;
 
+/// The encoder's shape, as a BERT checkpoint's `config.json` states it.
 #[derive(Config, Debug, PartialEq)]
 pub struct BertConfig {
+    /// Wordpieces in the vocabulary (rows of the word embedding table).
     pub vocab_size: usize,
+    /// Width of every hidden state and embedding.
     pub hidden_size: usize,
+    /// Transformer layers stacked in the encoder.
     pub num_hidden_layers: usize,
+    /// Attention heads per layer; `hidden_size` must divide evenly among them.
     pub num_attention_heads: usize,
+    /// Width of each layer's feed-forward block.
     pub intermediate_size: usize,
+    /// Longest input the position embeddings cover.
     pub max_position_embeddings: usize,
+    /// Segment (token type) embeddings; glassbox feeds segment 0 only.
     pub type_vocab_size: usize,
+    /// Epsilon of every layer norm.
     #[config(default = 1e-12)]
     pub layer_norm_eps: f64,
+    /// Dropout on embeddings and sublayer outputs while training.
     #[config(default = 0.1)]
     pub hidden_dropout_prob: f64,
+    /// Dropout on attention probabilities while training.
     #[config(default = 0.1)]
     pub attention_probs_dropout_prob: f64,
     /// Token id used for padding; its embedding row is never looked at because of the mask.
@@ -113,6 +124,7 @@ impl BertConfig {
         })
     }
 
+    /// Width of one attention head.
     pub fn head_dim(&self) -> usize {
         self.hidden_size / self.num_attention_heads
     }
@@ -121,11 +133,13 @@ impl BertConfig {
 /// The whole model: encoder plus the two heads and their label sets.
 #[derive(Config, Debug, PartialEq)]
 pub struct GlassboxConfig {
+    /// The encoder's shape.
     pub bert: BertConfig,
     /// Classes of the sentence head, in logit order.
     pub sentence_labels: Vec<String>,
     /// BIO tags of the token head, in logit order (`O` first by convention).
     pub token_labels: Vec<String>,
+    /// Dropout in front of both heads while training.
     #[config(default = 0.1)]
     pub head_dropout: f64,
 }
@@ -152,12 +166,7 @@ impl GlassboxConfig {
             "tvshow",
             "other",
         ];
-        let mut tags = vec!["O".to_string()];
-        for t in types {
-            tags.push(format!("B-{t}"));
-            tags.push(format!("I-{t}"));
-        }
-        tags
+        crate::text::labels::bio_tags(&types)
     }
 
     /// The default tasks (tweet sentiment, WNUT-16 entities) on top of a given encoder.

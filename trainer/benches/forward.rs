@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use glassbox_trainer::backend::Cpu;
+use glassbox_trainer::infer::run;
 use glassbox_trainer::load::load_dir;
-use glassbox_trainer::run::run;
 
 /// A sentence that is exactly 32 wordpieces with [CLS] and [SEP].
 fn sentence_of_32(loaded: &glassbox_trainer::load::Loaded<Cpu>) -> glassbox_model::Tokenized {

@@ -1,21 +1,34 @@
-//! glassbox's native side: assets, running the model, bundles. The binary is a thin shell
-//! over this library so tests and benches can call the same functions.
+//! glassbox's native side. The binary is a thin shell over this library so tests and benches
+//! call the same functions.
+//!
+//! Imports run one way, from the commands down to the model crate:
+//!
+//! 1. **Commands** ([`cli`]): one function per `glassbox` subcommand behind a short
+//!    dispatcher; parsing flags and printing is all they add.
+//! 2. **Experiments and export** ([`experiments`]: cross-validation, ablation, single-task
+//!    comparison, baselines; [`export`]: bundles and their model card): whole studies built
+//!    from training and evaluation runs.
+//! 3. **Training and evaluation** ([`train`], [`eval`], [`infer`]): the resumable training
+//!    loop, scoring on a split with error analysis, and plain inference for the CLI.
+//! 4. **Data** ([`data`], [`metrics`]): readers with file:line errors, cleaning, seeded splits,
+//!    encoding into wordpieces with aligned labels; the scores every report uses.
+//! 5. **Beneath everything**: the run folder ([`run_dir`]: every file name once, typed
+//!    readers), file helpers ([`io`]), model directories ([`load`]), backends ([`backend`]),
+//!    the training recipe ([`config`]), assets from the registries ([`assets`]), charts
+//!    ([`plots`]) — and the `glassbox-model` crate itself.
 
-pub mod ablate;
+pub mod assets;
 pub mod backend;
-pub mod baselines;
-pub mod card;
 pub mod cli;
 pub mod config;
-pub mod cv;
 pub mod data;
 pub mod eval;
+pub mod experiments;
 pub mod export;
-pub mod fetch;
+pub mod infer;
+pub mod io;
 pub mod load;
 pub mod metrics;
 pub mod plots;
-pub mod predict;
-pub mod run;
-pub mod single_task;
+pub mod run_dir;
 pub mod train;

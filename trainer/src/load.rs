@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
-use glassbox_model::bundle::{self, LoadedBundle, Manifest};
+use glassbox_model::weights::bundle::{self, LoadedBundle, Manifest};
 use glassbox_model::{BertConfig, Glassbox, GlassboxConfig, TextTokenizer};
 
 pub struct Loaded<B: Backend> {

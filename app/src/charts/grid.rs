@@ -5,6 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use glassbox_model::view::attention::Attention;
+
 use super::palette::{viridis, HIGHLIGHT, INK};
 use super::{text_style, DrawResult};
 
@@ -21,8 +23,8 @@ pub struct Grid {
     pub heads: usize,
     /// Tokens per side of every map.
     pub n: usize,
-    /// Per layer `[heads × n × n]`, each in [0, 1].
-    pub maps: Vec<Vec<f32>>,
+    /// One per layer, each weight in [0, 1].
+    pub maps: Vec<Attention>,
     pub selected: Option<(usize, usize)>,
 }
 
@@ -44,8 +46,6 @@ impl Grid {
 
     pub fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let n = self.n.max(1);
-        let bins = n.min(BINS);
-        let px = CELL as f32 / bins as f32;
         for h in 0..self.heads {
             root.draw(&Text::new(
                 format!("H{}", h + 1),
@@ -60,29 +60,10 @@ impl Grid {
                 (LEFT - 6, y0 + CELL / 2),
                 text_style(11, INK, HPos::Right, VPos::Center),
             ))?;
+            let weights = layer.to_f32();
             for h in 0..self.heads {
                 let x0 = LEFT + h as i32 * (CELL + GAP);
-                let map = &layer[h * n * n..(h + 1) * n * n];
-                for bi in 0..bins {
-                    for bj in 0..bins {
-                        let (r0, r1) =
-                            (bi * n / bins, ((bi + 1) * n / bins).max(bi * n / bins + 1));
-                        let (c0, c1) =
-                            (bj * n / bins, ((bj + 1) * n / bins).max(bj * n / bins + 1));
-                        let mut s = 0.0;
-                        for r in r0..r1 {
-                            s += map[r * n + c0..r * n + c1].iter().sum::<f32>();
-                        }
-                        // Row sums are one: a block's mean row mass, scaled by its width.
-                        let v = s / (r1 - r0) as f32;
-                        let (xa, ya) = (x0 + (bj as f32 * px) as i32, y0 + (bi as f32 * px) as i32);
-                        let (xb, yb) = (
-                            x0 + ((bj + 1) as f32 * px) as i32,
-                            y0 + ((bi + 1) as f32 * px) as i32,
-                        );
-                        root.draw(&Rectangle::new([(xa, ya), (xb, yb)], viridis(v).filled()))?;
-                    }
-                }
+                thumbnail(root, &weights[h * n * n..(h + 1) * n * n], n, (x0, y0))?;
             }
         }
         if let Some((l, h)) = self.selected {
@@ -97,4 +78,33 @@ impl Grid {
         }
         Ok(())
     }
+}
+
+/// One head's `n × n` map at `(x0, y0)`, averaged into at most [`BINS`]² blocks.
+fn thumbnail<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    map: &[f32],
+    n: usize,
+    (x0, y0): (i32, i32),
+) -> DrawResult<DB> {
+    let bins = n.min(BINS);
+    let px = CELL as f32 / bins as f32;
+    // Block b covers rows (or columns) b·n/bins up to (b+1)·n/bins, at least one of them.
+    let span = |b: usize| (b * n / bins, ((b + 1) * n / bins).max(b * n / bins + 1));
+    let edge = |b: usize| (b as f32 * px) as i32;
+    for bi in 0..bins {
+        let (r0, r1) = span(bi);
+        for bj in 0..bins {
+            let (c0, c1) = span(bj);
+            let s: f32 = (r0..r1)
+                .map(|r| map[r * n + c0..r * n + c1].iter().sum::<f32>())
+                .sum();
+            // Row sums are one: a block's mean row mass, scaled by its width.
+            let v = s / (r1 - r0) as f32;
+            let (xa, ya) = (x0 + edge(bj), y0 + edge(bi));
+            let (xb, yb) = (x0 + edge(bj + 1), y0 + edge(bi + 1));
+            root.draw(&Rectangle::new([(xa, ya), (xb, yb)], viridis(v).filled()))?;
+        }
+    }
+    Ok(())
 }

@@ -117,6 +117,30 @@ fn download_svg(name: &str, svg: &str) {
     }
 }
 
+/// Where a click landed on its target, in CSS pixels. The wasm build enables web-sys's
+/// unstable APIs (for WebGPU), where these are doubles; in the stable API they are integers.
+#[cfg(web_sys_unstable_apis)]
+fn offset(ev: &web_sys::MouseEvent) -> (f64, f64) {
+    (ev.offset_x(), ev.offset_y())
+}
+
+#[cfg(not(web_sys_unstable_apis))]
+fn offset(ev: &web_sys::MouseEvent) -> (f64, f64) {
+    (f64::from(ev.offset_x()), f64::from(ev.offset_y()))
+}
+
+/// Draws `spec` on `c`, sized to it, and marks the canvas `data-drawn` ("1", or "error").
+fn paint(c: &web_sys::HtmlCanvasElement, spec: &Spec) {
+    let (w, h) = spec.size();
+    c.set_width(w);
+    c.set_height(h);
+    if let Some(backend) = CanvasBackend::with_canvas_object(c.clone()) {
+        let root = backend.into_drawing_area();
+        let ok = spec.draw(&root).is_ok() && root.present().is_ok();
+        let _ = c.set_attribute("data-drawn", if ok { "1" } else { "error" });
+    }
+}
+
 /// A canvas that draws `spec` whenever it changes, with PNG and SVG export buttons.
 /// `on_click` receives the click in chart coordinates (the canvas may be scaled by CSS).
 #[component]
@@ -130,24 +154,19 @@ pub fn Chart(
     #[prop(optional)] on_click: Option<Callback<(f64, f64)>>,
 ) -> impl IntoView {
     let canvas = NodeRef::<html::Canvas>::new();
+    // Runs when the spec changes (pass a memo, and that is only when what it shows changed)
+    // or the canvas mounts; borrows the spec rather than cloning every attention weight.
     Effect::new(move |_| {
-        let s = spec.get();
         let Some(c) = canvas.get() else { return };
-        let (w, h) = s.size();
-        c.set_width(w);
-        c.set_height(h);
-        if let Some(backend) = CanvasBackend::with_canvas_object(c.clone()) {
-            let root = backend.into_drawing_area();
-            let ok = s.draw(&root).is_ok() && root.present().is_ok();
-            let _ = c.set_attribute("data-drawn", if ok { "1" } else { "error" });
-        }
+        spec.with(|s| paint(&c, s));
     });
     let click = move |ev: web_sys::MouseEvent| {
         let (Some(f), Some(c)) = (on_click, canvas.get_untracked()) else {
             return;
         };
         let scale = c.width() as f64 / (c.client_width().max(1) as f64);
-        f.run((ev.offset_x() * scale, ev.offset_y() * scale));
+        let (x, y) = offset(&ev);
+        f.run((x * scale, y * scale));
     };
     let png = move |_| {
         if let Some(url) = canvas.get_untracked().and_then(|c| c.to_data_url().ok()) {
@@ -157,7 +176,7 @@ pub fn Chart(
     let svg = move |_| {
         download_svg(
             &format!("glassbox-{name}.svg"),
-            &spec.get_untracked().to_svg(),
+            &spec.with_untracked(Spec::to_svg),
         )
     };
     view! {

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::{load, AfterLoad, State};
+use crate::session::Session;
+use crate::state::State;
 
 fn ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.0} ms"))
@@ -17,19 +18,9 @@ fn mib(b: u64) -> String {
 #[component]
 pub fn BackendPanel() -> impl IntoView {
     let s = expect_context::<State>();
+    let session = expect_context::<Session>();
     let info = move || s.model.get().map(|m| m.info.clone());
-    let toggle = move |ev: leptos::ev::Event| {
-        s.force_cpu.set(event_target_checked(&ev));
-        let rerun = !s.rows.with_untracked(Vec::is_empty);
-        load(
-            s,
-            if rerun {
-                AfterLoad::Run
-            } else {
-                AfterLoad::Wait
-            },
-        );
-    };
+    let toggle = move |ev: leptos::ev::Event| session.switch_backend(event_target_checked(&ev));
     view! {
         <section class="panel backend">
             <h2>"Backend"</h2>
@@ -53,7 +44,7 @@ pub fn BackendPanel() -> impl IntoView {
             }}
             <label class="switch">
                 <input type="checkbox" data-testid="force-cpu" prop:checked=move || s.force_cpu.get()
-                    disabled=move || s.busy.get() on:change=toggle />
+                    disabled=move || session.busy.get() on:change=toggle />
                 " Force the CPU backend (reloads the model)"
             </label>
             <dl class="timings" data-testid="timings">

@@ -1,25 +1,24 @@
-//! Where sentences go in: one per line, run as a batch.
+//! Where sentences go in: one per line, run as a batch; the run's status and warnings.
 
-use glassbox_model::decode::Aggregation;
 use leptos::prelude::*;
 
-use super::{run, State, MAX_LINES};
+use crate::lines::MAX_LINES;
+use crate::session::Session;
+use crate::state::{aggregation_from_name, State};
+use crate::url;
 
 #[component]
 pub fn InputPanel() -> impl IntoView {
     let s = expect_context::<State>();
+    let session = expect_context::<Session>();
     let set_agg = move |ev: leptos::ev::Event| {
-        let agg = match event_target_value(&ev).as_str() {
-            "mean" => Aggregation::Mean,
-            "max" => Aggregation::Max,
-            _ => Aggregation::First,
-        };
+        let agg = aggregation_from_name(&event_target_value(&ev));
         s.view.update(|v| v.agg = agg);
     };
-    let agg_value = move || match s.view.get().agg {
-        Aggregation::First => "first",
-        Aggregation::Mean => "mean",
-        Aggregation::Max => "max",
+    let agg_value = move || s.view.with(|v| v.agg.name());
+    let permalink = move || {
+        s.ran
+            .with(|lines| s.view.with(|v| url::permalink(lines, v)))
     };
     view! {
         <section class="panel input">
@@ -29,7 +28,7 @@ pub fn InputPanel() -> impl IntoView {
                 prop:value=move || s.input.get()
                 on:input=move |ev| s.input.set(event_target_value(&ev))></textarea>
             <div class="controls">
-                <button data-testid="run" on:click=move |_| run(s) disabled=move || !s.ready()>"Analyse"</button>
+                <button data-testid="run" on:click=move |_| session.analyse() disabled=move || !session.ready()>"Analyse"</button>
                 <label class="inline">"Word tags from wordpieces: "
                     <select data-testid="aggregate" prop:value=agg_value on:change=set_agg>
                         <option value="first">"first piece (as trained)"</option>
@@ -37,13 +36,24 @@ pub fn InputPanel() -> impl IntoView {
                         <option value="max">"max of pieces"</option>
                     </select>
                 </label>
-                <a data-testid="permalink" class="permalink"
-                    href=move || super::permalink::hash(&s.ran.get(), &s.view.get())>"Permalink"</a>
+                <a data-testid="permalink" class="permalink" href=permalink>"Permalink"</a>
             </div>
             <p class="status" data-testid="status" role="status">{move || s.status.get()}</p>
-            <ul class="warnings" data-testid="warnings">
-                {move || s.notes.get().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}
-            </ul>
+            <Warnings />
         </section>
+    }
+}
+
+/// What the last run left out or changed, one item per note.
+#[component]
+fn Warnings() -> impl IntoView {
+    let s = expect_context::<State>();
+    view! {
+        <ul class="warnings" data-testid="warnings">
+            // Notes repeat (the same cut on two runs) but never at the same position.
+            <For each=move || s.notes.get().into_iter().enumerate()
+                key=|(i, note)| (*i, note.clone())
+                children=|(_, note)| view! { <li>{note}</li> } />
+        </ul>
     }
 }

@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
-use glassbox_model::decode::{argmax, entities_by, Entity};
+use glassbox_model::text::decode::{argmax, entities_by, Entity};
 use leptos::prelude::*;
 
-use super::{Model, Row, State};
-use crate::charts::{Bars, Chart, Spec};
-use crate::protocol::SentenceOut;
+use crate::charts::Chart;
+use crate::derived::class_bars;
+use crate::protocol::{SentenceOut, WorkerError};
+use crate::state::{Model, Row, State};
 
 /// JSON of the class distribution, for tests and for people who want the exact numbers.
 fn probs_json(labels: &[String], probs: &[f32]) -> String {
@@ -50,83 +51,92 @@ fn highlighted(text: &str, ents: &[Entity], model: &Model) -> impl IntoView {
     parts
 }
 
+/// A line the worker could not analyse (empty after normalisation, …), with why.
+#[component]
+fn FailedCard(line: usize, text: String, error: WorkerError) -> impl IntoView {
+    view! {
+        <article class="result error" data-testid="result" data-line=line.to_string()>
+            <header><span class="line">{format!("line {line}")}</span></header>
+            <p class="text">{text}</p>
+            <p class="warning" data-testid="result-error">{format!("Not analysed: {error}")}</p>
+        </article>
+    }
+}
+
+/// The entities of `out` as the current word aggregation reads them, marked in its text.
+fn entity_text(s: State, out: Arc<SentenceOut>, model: Arc<Model>) -> impl IntoView {
+    move || {
+        let agg = s.view.with(|v| v.agg);
+        let labels = &model.manifest.config.token_labels;
+        let ents = entities_by(&out.tokenized, &out.token_probs, labels, agg);
+        highlighted(&out.tokenized.text, &ents, &model)
+    }
+}
+
+/// An analysed sentence; `index` is its position in the list (what "Inspect" selects).
+#[component]
+fn ResultCard(
+    line: usize,
+    index: usize,
+    out: Arc<SentenceOut>,
+    model: Arc<Model>,
+) -> impl IntoView {
+    let s = expect_context::<State>();
+    let labels = &model.manifest.config.sentence_labels;
+    let (best, p) = argmax(&out.sentence_probs);
+    let label = labels.get(best).cloned().unwrap_or_default();
+    let probs = probs_json(labels, &out.sentence_probs);
+    let bars = class_bars(labels, &out.sentence_probs);
+    let alt = format!("class probabilities: {label} {:.0}%", p * 100.0);
+    let truncation = out.tokenized.truncation.as_ref().map(|t| t.message());
+    let cached = out.cached;
+    view! {
+        <article class="result" class:selected=move || s.view.with(|v| v.sel == index) data-testid="result"
+            data-line=line.to_string() data-probs=probs>
+            <header>
+                <span class="line">{format!("{}.", index + 1)}</span>
+                <strong class="label" data-testid="sentence-label">{label}</strong>
+                <span class="prob">{format!("{:.1}%", p * 100.0)}</span>
+                {cached.then(|| view! {
+                    <span class="cache-hit" data-testid="cache-hit" title="answered from the worker's cache for this model">"cached"</span>
+                })}
+                <button class="small" data-testid="inspect" on:click=move |_| s.view.update(|v| v.sel = index)>"Inspect"</button>
+            </header>
+            <Chart spec=bars testid="probs" name="probabilities" alt=Signal::derive(move || alt.clone()) />
+            <p class="text" data-testid="text">{entity_text(s, out, model)}</p>
+            {truncation.map(|t| view! { <p class="warning" data-testid="truncated">{t}</p> })}
+        </article>
+    }
+}
+
 #[component]
 fn Card(row: Arc<Row>, index: usize) -> impl IntoView {
     let s = expect_context::<State>();
     let Some(model) = s.model.get_untracked() else {
         return ().into_any();
     };
-    let select = move |_| s.view.update(|v| v.sel = index);
-    let selected = move || s.view.get().sel == index;
-    let line = row.line;
     match &row.out {
-        Err(e) => view! {
-            <article class="result error" data-testid="result" data-line=line.to_string()>
-                <header><span class="line">{format!("line {line}")}</span></header>
-                <p class="text">{row.text.clone()}</p>
-                <p class="warning" data-testid="result-error">{format!("Not analysed: {e}")}</p>
-            </article>
+        Err(error) => {
+            view! { <FailedCard line=row.line text=row.text.clone() error=error.clone() /> }
+                .into_any()
         }
-        .into_any(),
-        Ok(out) => {
-            let out: SentenceOut = out.clone();
-            let labels = model.manifest.config.sentence_labels.clone();
-            let (best, p) = argmax(&out.sentence_probs);
-            let label = labels.get(best).cloned().unwrap_or_default();
-            let probs = probs_json(&labels, &out.sentence_probs);
-            let bars = Spec::Bars(Bars {
-                labels: labels.clone(),
-                values: out.sentence_probs.clone(),
-                signed: false,
-                range: 1.0,
-                highlight: Some(best),
-            });
-            let alt = format!("class probabilities: {label} {:.0}%", p * 100.0);
-            let token_labels = model.manifest.config.token_labels.clone();
-            let tokenized = out.tokenized.clone();
-            let token_probs = out.token_probs.clone();
-            let m = model.clone();
-            let ents = move || {
-                let agg = s.view.get().agg;
-                let ents = entities_by(&tokenized, &token_probs, &token_labels, agg);
-                highlighted(&tokenized.text, &ents, &m)
-            };
-            let truncation = out.tokenized.truncation.as_ref().map(|t| t.message());
-            view! {
-                <article class="result" class:selected=selected data-testid="result"
-                    data-line=line.to_string() data-probs=probs>
-                    <header>
-                        <span class="line">{format!("{}.", index + 1)}</span>
-                        <strong class="label" data-testid="sentence-label">{label}</strong>
-                        <span class="prob">{format!("{:.1}%", p * 100.0)}</span>
-                        {out.cached.then(|| view! {
-                            <span class="cache-hit" data-testid="cache-hit" title="answered from the worker's cache for this model">"cached"</span>
-                        })}
-                        <button class="small" data-testid="inspect" on:click=select>"Inspect"</button>
-                    </header>
-                    <Chart spec=bars testid="probs" name="probabilities" alt=Signal::derive(move || alt.clone()) />
-                    <p class="text" data-testid="text">{ents}</p>
-                    {truncation.map(|t| view! { <p class="warning" data-testid="truncated">{t}</p> })}
-                </article>
-            }
-            .into_any()
-        }
+        Ok(out) => view! { <ResultCard line=row.line index out=out.clone() model /> }.into_any(),
     }
 }
 
 #[component]
 fn Legend() -> impl IntoView {
     let s = expect_context::<State>();
-    move || {
-        s.model.get().map(|m| {
-            m.entity_types
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    view! { <span class=format!("ent ent-{}", i % 10)><mark>{t.clone()}</mark></span> }
-                })
-                .collect_view()
+    let types = move || {
+        s.model.with(|m| {
+            m.as_ref()
+                .map(|m| m.entity_types.clone())
+                .unwrap_or_default()
         })
+    };
+    view! {
+        <For each=move || types().into_iter().enumerate() key=|(i, t)| (*i, t.clone())
+            children=|(i, t)| view! { <span class=format!("ent ent-{}", i % 10)><mark>{t}</mark></span> } />
     }
 }
 
@@ -138,9 +148,11 @@ pub fn Results() -> impl IntoView {
             <h2>"Class and entities"</h2>
             <p class="legend" data-testid="legend">"Entity types: " <Legend /></p>
             <div class="cards">
-                {move || s.rows.get().into_iter().enumerate()
-                    .map(|(i, row)| view! { <Card row index=i /> })
-                    .collect_view()}
+                // Keyed by run and line: a card stays as it is while later lines of its run
+                // arrive, and a re-run (now answered from the cache) gets fresh cards.
+                <For each=move || s.rows.get().into_iter().enumerate()
+                    key=|(_, row)| (row.run, row.line)
+                    children=|(index, row)| view! { <Card row index /> } />
             </div>
         </section>
     }

@@ -14,9 +14,11 @@ pub struct ResultCache {
     order: VecDeque<String>,
 }
 
+/// Approximate heap bytes of one result: attention (already quantised), the f32 vectors,
+/// ~48 bytes of tokenisation per wordpiece (id, piece string, offsets, word id, flag), the text.
 fn size_of(s: &SentenceOut) -> usize {
     let n = s.tokenized.ids.len();
-    s.attentions.iter().map(Vec::len).sum::<usize>()
+    s.attentions.iter().map(|a| a.byte_len()).sum::<usize>()
         + 4 * (s.embedding.len() + s.token_probs.len() + s.sentence_probs.len())
         + n * 48
         + s.tokenized.text.len()
@@ -47,6 +49,8 @@ impl ResultCache {
         Some(hit)
     }
 
+    /// Stores `out` under `text`, evicting least recently used entries until it fits; a
+    /// result larger than the whole budget is not stored at all.
     pub fn put(&mut self, text: String, out: &SentenceOut) {
         let size = size_of(out);
         if size > self.limit {
@@ -73,5 +77,109 @@ impl ResultCache {
         self.entries.clear();
         self.order.clear();
         self.used = 0;
+    }
+
+    /// Bytes held, by [`size_of`]'s estimate.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glassbox_model::view::attention::Attention;
+    use glassbox_model::Tokenized;
+
+    /// A result of `n` wordpieces for a 2-character text, with one layer of one head of
+    /// quantised attention (n² bytes), a 2-float embedding, 3 classes and 1 tag per piece:
+    /// n² + 4·(2 + n + 3) + 48·n + 2 bytes. For n = 2: 4 + 28 + 96 + 2 = 130.
+    fn out(n: usize) -> SentenceOut {
+        SentenceOut {
+            tokenized: Tokenized {
+                text: "ab".into(),
+                ids: vec![0; n],
+                tokens: vec![String::new(); n],
+                offsets: vec![(0, 0); n],
+                word_ids: vec![None; n],
+                special: vec![false; n],
+                truncation: None,
+            },
+            embedding: vec![0.0; 2],
+            sentence_probs: vec![0.2, 0.3, 0.5],
+            token_probs: vec![1.0; n],
+            attentions: vec![Attention::from_f32(1, n, vec![0.5; n * n]).quantized()],
+            cached: false,
+        }
+    }
+
+    #[test]
+    fn size_counts_attention_bytes_vectors_pieces_and_text() {
+        assert_eq!(size_of(&out(2)), 130);
+        // n = 3: 9 + 4·8 + 144 + 2 = 187.
+        assert_eq!(size_of(&out(3)), 187);
+    }
+
+    #[test]
+    fn a_hit_is_a_copy_marked_cached() {
+        let mut c = ResultCache::new(1000);
+        c.put("a".into(), &out(2));
+        let hit = c.get("a").unwrap();
+        assert!(hit.cached);
+        assert_eq!(hit.sentence_probs, vec![0.2, 0.3, 0.5]);
+        assert!(c.get("b").is_none());
+    }
+
+    #[test]
+    fn the_least_recently_used_entry_is_evicted_first() {
+        // Room for two results of 130 bytes, not three.
+        let mut c = ResultCache::new(300);
+        c.put("a".into(), &out(2));
+        c.put("b".into(), &out(2));
+        // Reading "a" makes "b" the oldest.
+        assert!(c.get("a").is_some());
+        c.put("c".into(), &out(2));
+        assert!(c.get("b").is_none(), "b was least recently used");
+        assert!(c.get("a").is_some() && c.get("c").is_some());
+        assert_eq!(c.used(), 260);
+    }
+
+    #[test]
+    fn a_large_entry_evicts_as_many_as_it_needs() {
+        let mut c = ResultCache::new(320);
+        c.put("a".into(), &out(2));
+        c.put("b".into(), &out(2));
+        // 187 + 130 = 317 fits after evicting only "a".
+        c.put("big".into(), &out(3));
+        assert!(c.get("a").is_none());
+        assert!(c.get("b").is_some() && c.get("big").is_some());
+        assert_eq!(c.used(), 317);
+    }
+
+    #[test]
+    fn replacing_a_text_does_not_count_it_twice() {
+        let mut c = ResultCache::new(1000);
+        c.put("a".into(), &out(2));
+        c.put("a".into(), &out(3));
+        assert_eq!(c.used(), 187);
+    }
+
+    #[test]
+    fn a_result_over_the_whole_budget_is_not_stored_and_evicts_nothing() {
+        let mut c = ResultCache::new(150);
+        c.put("a".into(), &out(2));
+        c.put("big".into(), &out(3));
+        assert!(c.get("big").is_none());
+        assert!(c.get("a").is_some());
+        assert_eq!(c.used(), 130);
+    }
+
+    #[test]
+    fn clear_empties_everything() {
+        let mut c = ResultCache::new(1000);
+        c.put("a".into(), &out(2));
+        c.clear();
+        assert!(c.get("a").is_none());
+        assert_eq!(c.used(), 0);
     }
 }

@@ -11,15 +11,21 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, CacheStorage, Response};
 
+use crate::protocol::WorkerError;
+
 const CACHE_NAME: &str = "glassbox-bundles-v1";
 
-fn js_err(what: &str, e: JsValue) -> String {
+fn js_err(what: &str, e: JsValue) -> WorkerError {
     let detail = e
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
         .unwrap_or_else(|| format!("{e:?}"));
-    format!("{what}: {detail}")
+    WorkerError::Network(format!("{what}: {detail}"))
+}
+
+fn broken(what: &str) -> WorkerError {
+    WorkerError::Network(what.to_string())
 }
 
 /// The bundle cache, when this context has one.
@@ -57,23 +63,26 @@ pub struct Pending {
     pub len: u64,
 }
 
-pub async fn start(url: &str) -> Result<Pending, String> {
+pub async fn start(url: &str) -> Result<Pending, WorkerError> {
     let fetch = Reflect::get(&js_sys::global(), &"fetch".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or("this context has no fetch()")?;
+        .ok_or_else(|| broken("this context has no fetch()"))?;
     let promise: js_sys::Promise = fetch
         .call1(&js_sys::global(), &url.into())
         .map_err(|e| js_err(&format!("fetching {url}"), e))?
         .dyn_into()
-        .map_err(|_| "fetch() did not return a promise")?;
+        .map_err(|_| broken("fetch() did not return a promise"))?;
     let resp: Response = JsFuture::from(promise)
         .await
         .map_err(|e| js_err(&format!("fetching {url}"), e))?
         .dyn_into()
-        .map_err(|_| "fetch() did not resolve to a Response")?;
+        .map_err(|_| broken("fetch() did not resolve to a Response"))?;
     if !resp.ok() {
-        return Err(format!("fetching {url}: HTTP {}", resp.status()));
+        return Err(WorkerError::Network(format!(
+            "fetching {url}: HTTP {}",
+            resp.status()
+        )));
     }
     let len = resp
         .headers()
@@ -90,7 +99,7 @@ pub async fn start(url: &str) -> Result<Pending, String> {
 }
 
 /// Reads the body chunk by chunk, calling `on_chunk` with each chunk's size.
-pub async fn read_body(p: Pending, mut on_chunk: impl FnMut(u64)) -> Result<Vec<u8>, String> {
+pub async fn read_body(p: Pending, mut on_chunk: impl FnMut(u64)) -> Result<Vec<u8>, WorkerError> {
     let url = &p.url;
     let Some(body) = p.resp.body() else {
         return Ok(vec![]);
@@ -98,21 +107,21 @@ pub async fn read_body(p: Pending, mut on_chunk: impl FnMut(u64)) -> Result<Vec<
     let get_reader = Reflect::get(&body, &"getReader".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or("ReadableStream.getReader is missing")?;
+        .ok_or_else(|| broken("ReadableStream.getReader is missing"))?;
     let reader = get_reader
         .call0(&body)
         .map_err(|e| js_err(&format!("reading {url}"), e))?;
     let read = Reflect::get(&reader, &"read".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or("reader.read is missing")?;
+        .ok_or_else(|| broken("reader.read is missing"))?;
     let mut out = Vec::with_capacity(p.len as usize);
     loop {
         let promise: js_sys::Promise = read
             .call0(&reader)
             .map_err(|e| js_err(&format!("reading {url}"), e))?
             .dyn_into()
-            .map_err(|_| "reader.read() did not return a promise")?;
+            .map_err(|_| broken("reader.read() did not return a promise"))?;
         let chunk = JsFuture::from(promise)
             .await
             .map_err(|e| js_err(&format!("reading {url}"), e))?;
@@ -126,7 +135,7 @@ pub async fn read_body(p: Pending, mut on_chunk: impl FnMut(u64)) -> Result<Vec<
         let value: Uint8Array = Reflect::get(&chunk, &"value".into())
             .map_err(|e| js_err(&format!("reading {url}"), e))?
             .dyn_into()
-            .map_err(|_| format!("reading {url}: a chunk was not bytes"))?;
+            .map_err(|_| WorkerError::Network(format!("reading {url}: a chunk was not bytes")))?;
         let start = out.len();
         out.resize(start + value.length() as usize, 0);
         value.copy_to(&mut out[start..]);

@@ -2,7 +2,7 @@
 //! in the last, sentences separated by blank (or whitespace-only) lines. WNUT-16 as shipped
 //! separates tweets with a line holding a single tab.
 
-use glassbox_model::decode::parse_tag;
+use glassbox_model::text::labels::{self, Tag, OUTSIDE};
 
 use super::{err, DataError};
 
@@ -50,7 +50,7 @@ pub fn parse_conll(text: &str, source: &str) -> Result<Vec<TokenExample>, DataEr
             ));
         }
         let tag = *cols.last().unwrap();
-        if tag != "O" && parse_tag(tag).0 == 'O' {
+        if tag != OUTSIDE && Tag::parse(tag) == Tag::Outside {
             return Err(err(
                 source,
                 line_no,
@@ -71,14 +71,7 @@ pub fn parse_conll(text: &str, source: &str) -> Result<Vec<TokenExample>, DataEr
 
 /// Entity types (without B-/I-) in first-seen order, for building a label set from data.
 pub fn entity_types(examples: &[TokenExample]) -> Vec<String> {
-    let mut seen = Vec::new();
-    for t in examples.iter().flat_map(|e| &e.tags) {
-        let (p, kind) = parse_tag(t);
-        if p != 'O' && !seen.iter().any(|s: &String| s == kind) {
-            seen.push(kind.to_string());
-        }
-    }
-    seen
+    labels::entity_types(examples.iter().flat_map(|e| &e.tags))
 }
 
 #[cfg(test)]

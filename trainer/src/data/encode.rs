@@ -6,7 +6,7 @@
 //! as seqeval scores word-level tags.
 
 use anyhow::{anyhow, Result};
-use glassbox_model::decode::parse_tag;
+use glassbox_model::text::labels::Tag;
 use glassbox_model::TextTokenizer;
 
 use super::conll::TokenExample;
@@ -102,13 +102,7 @@ pub fn encode_tokens(tok: &TextTokenizer, ex: &TokenExample, tags: &[String]) ->
             first_piece[w] = Some(p);
             target.push(tag_id(tag)?);
         } else {
-            let (prefix, kind) = parse_tag(tag);
-            let cont = if prefix == 'O' {
-                "O".to_string()
-            } else {
-                format!("I-{kind}")
-            };
-            target.push(tag_id(&cont)?);
+            target.push(tag_id(&Tag::parse(tag).continuation())?);
         }
     }
     Ok(Encoded {

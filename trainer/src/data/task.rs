@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use anyhow::{bail, Context, Result};
-use glassbox_model::decode::parse_tag;
+
+use glassbox_model::text::labels::{bio_tags, Tag};
 
 use super::clean::{clean_examples, CleanReport};
 use super::conll::{entity_types, parse_conll, TokenExample};
@@ -50,15 +51,6 @@ impl TaskData {
                 .collect(),
         }
     }
-}
-
-pub fn bio_tags(types: &[String]) -> Vec<String> {
-    let mut tags = vec!["O".to_string()];
-    for t in types {
-        tags.push(format!("B-{t}"));
-        tags.push(format!("I-{t}"));
-    }
-    tags
 }
 
 pub fn load_task(cfg: &TaskConfig) -> Result<TaskData> {
@@ -123,8 +115,8 @@ pub fn load_task(cfg: &TaskConfig) -> Result<TaskData> {
                 Some(types) => {
                     for ex in &examples {
                         for (i, t) in ex.tags.iter().enumerate() {
-                            let (p, kind) = parse_tag(t);
-                            if p != 'O' && !types.iter().any(|k| k == kind) {
+                            let kind = Tag::parse(t).kind();
+                            if let Some(kind) = kind.filter(|k| !types.iter().any(|x| x == k)) {
                                 bail!(
                                     "{source}:{}: entity type {kind:?} is not in the task's labels {types:?}",
                                     ex.line + i

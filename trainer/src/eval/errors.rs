@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use glassbox_model::decode::{bio_spans, TagSpan};
+use glassbox_model::text::decode::{bio_spans, TagSpan};
 use serde::Serialize;
 use serde_json::{json, Value};
 

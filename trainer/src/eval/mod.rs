@@ -1,13 +1,14 @@
 //! Running a model over a split and scoring it. Training (dev scores), `glassbox eval` and
 //! cross-validation all go through [`evaluate`], so they report the same numbers.
 
-pub mod cli;
 pub mod errors;
 pub mod report;
+pub mod saved;
 
 use burn::prelude::*;
-use glassbox_model::decode::argmax;
-use glassbox_model::readout::softmax;
+use glassbox_model::text::decode::argmax;
+use glassbox_model::view::readout::softmax;
+use glassbox_model::view::{read, ReadBack};
 use glassbox_model::{pad_batch, Glassbox};
 use serde::Serialize;
 use serde_json::Value;
@@ -17,6 +18,9 @@ use crate::data::encode::{word_tags, Encoded, Target};
 use crate::data::prepare::PreparedTask;
 use crate::metrics::classification::{class_scores, ClassReport};
 use crate::metrics::span::{span_scores, SpanReport};
+
+/// Sentences per forward pass when scoring.
+pub const EVAL_BATCH: usize = 64;
 
 /// Logits of each item, row-major (`[classes]` for sentences, `[len × tags]` for tokens);
 /// batches are formed from items of similar length so little time goes into padding.
@@ -35,32 +39,19 @@ pub fn logits<B: Backend>(
         let rows: Vec<&[u32]> = chunk.iter().map(|&i| items[i].ids.as_slice()).collect();
         let batch = pad_batch::<B>(&rows, pad_id, device);
         let o = model.forward(batch.input_ids, batch.pad_mask);
-        match kind {
-            TaskKind::Sentence => {
-                let [_, c] = o.sentence_logits.dims();
-                let v = o
-                    .sentence_logits
-                    .into_data()
-                    .convert::<f32>()
-                    .to_vec::<f32>()
-                    .unwrap();
-                for (k, &i) in chunk.iter().enumerate() {
-                    out[i] = v[k * c..(k + 1) * c].to_vec();
+        let d = read(o, ReadBack::Outputs).expect("native read-back of logits");
+        for (k, &i) in chunk.iter().enumerate() {
+            out[i] = match kind {
+                TaskKind::Sentence => {
+                    let c = d.sentence_logits.len() / d.batch;
+                    d.sentence_logits[k * c..(k + 1) * c].to_vec()
                 }
-            }
-            TaskKind::Token => {
-                let [_, len, t] = o.token_logits.dims();
-                let v = o
-                    .token_logits
-                    .into_data()
-                    .convert::<f32>()
-                    .to_vec::<f32>()
-                    .unwrap();
-                for (k, &i) in chunk.iter().enumerate() {
+                TaskKind::Token => {
+                    let t = d.token_logits.len() / (d.batch * d.len);
                     let n = items[i].ids.len();
-                    out[i] = v[k * len * t..(k * len + n) * t].to_vec();
+                    d.token_logits[k * d.len * t..(k * d.len + n) * t].to_vec()
                 }
-            }
+            };
         }
     }
     out

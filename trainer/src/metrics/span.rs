@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use glassbox_model::decode::{bio_spans, TagSpan};
+use glassbox_model::text::decode::{bio_spans, TagSpan};
 use serde::Serialize;
 
 use super::Prf;

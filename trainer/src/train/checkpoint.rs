@@ -8,16 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::fetch::write_atomic;
+use crate::io::write_atomic;
+pub use crate::run_dir::Best;
 
 pub const DIR: &str = "checkpoint";
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Best {
-    pub step: usize,
-    pub score: f64,
-    pub dev: serde_json::Value,
-}
 
 /// Everything besides weights and optimizer moments that decides what happens next.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

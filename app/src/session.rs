@@ -1,0 +1,397 @@
+//! What the page asks of the worker, as Leptos [`Action`]s: load a bundle, analyse the
+//! input, benchmark, occlude the selected sentence.
+//!
+//! Actions instead of hand-spawned tasks so that "is something running?" is read from the
+//! actions themselves (`pending`) rather than from flags every path must remember to reset,
+//! and so each task's outcome is a typed `Result<_, WorkerError>`. The worker's futures hold
+//! `Rc`s, hence the `_local` constructors and dispatches.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::Arc;
+
+use glassbox_model::weights::bundle::Manifest;
+use leptos::prelude::*;
+
+use crate::bench::{self, Times};
+use crate::client;
+use crate::lines;
+use crate::now_ms;
+use crate::protocol::{Progress, RunOutput, SentenceOut, WorkerError};
+use crate::state::{Model, Row, State, Timings};
+use crate::url::{self, Query};
+
+/// Lines per request to the worker, so results appear while the rest are computed.
+const RUN_BATCH: usize = 8;
+
+/// What to do once a bundle has loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterLoad {
+    Wait,
+    /// Analyse the input (a permalink was opened, or the backend was switched).
+    Run,
+    /// `?bench=N` on first load: benchmark with N warm runs.
+    Bench(usize),
+}
+
+/// The page's actions, all writing into one [`State`].
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub state: State,
+    pub load: Action<AfterLoad, Result<(), WorkerError>>,
+    pub run: Action<(), Result<(), WorkerError>>,
+    /// Its value is the benchmark's JSON.
+    pub bench: Action<usize, Result<String, WorkerError>>,
+    pub occlude: Action<String, Result<(), WorkerError>>,
+    /// A load, run or benchmark is in flight: they share the worker's queue, so the page
+    /// starts no second one. Occlusion runs beside them and has its own flag.
+    pub busy: Memo<bool>,
+    pub occluding: Memo<bool>,
+}
+
+impl Session {
+    pub fn new(s: State) -> Self {
+        let runs = Cell::new(0u64);
+        let run = Action::new_local(move |_: &()| {
+            runs.set(runs.get() + 1);
+            start_run(s, runs.get())
+        });
+        let bench = Action::new_local(move |n: &usize| start_bench(s, *n));
+        let occlude = Action::new_local(move |text: &String| start_occlusion(s, text.clone()));
+        let load = Action::new_local(move |after: &AfterLoad| start_load(s, *after, run, bench));
+        let (loading, running, benching) = (load.pending(), run.pending(), bench.pending());
+        let busy = Memo::new(move |_| loading.get() || running.get() || benching.get());
+        // Whatever was occluded belongs to the sentence that was focused then.
+        Effect::new(move |_| {
+            s.derived.focus_text.track();
+            s.occlusion.set(None);
+        });
+        Self {
+            state: s,
+            load,
+            run,
+            bench,
+            occlude,
+            busy,
+            occluding: occlude.pending(),
+        }
+    }
+
+    /// A model is loaded and nothing is running (tracked, for `disabled=`).
+    pub fn ready(&self) -> bool {
+        self.state.loaded() && !self.busy.get()
+    }
+
+    fn ready_untracked(&self) -> bool {
+        self.state.model.with_untracked(Option::is_some) && !self.busy.get_untracked()
+    }
+
+    /// Restores a permalink, loads the model and does what the address asks after that.
+    pub fn start(self) {
+        let s = self.state;
+        client::on_progress(move |p| s.progress.set(p));
+        let from_link = self.restore();
+        let after = match Query::current().bench {
+            Some(n) => AfterLoad::Bench(n),
+            None if from_link => AfterLoad::Run,
+            None => AfterLoad::Wait,
+        };
+        self.load.dispatch_local(after);
+        self.follow_address();
+    }
+
+    /// Analyses the input, unless something is running or no model is loaded.
+    pub fn analyse(self) {
+        if self.ready_untracked() {
+            self.run.dispatch_local(());
+        }
+    }
+
+    /// Runs the benchmark with `?bench=N` warm runs (10 by default).
+    pub fn benchmark(self) {
+        if self.ready_untracked() {
+            self.bench.dispatch_local(Query::current().bench_runs());
+        }
+    }
+
+    /// Occlusion for the selected sentence. On demand, because on a software WebGPU adapter
+    /// its new shapes cost minutes.
+    pub fn occlude_focus(self) {
+        if let Some(text) = self.state.derived.focus_text.get_untracked() {
+            self.occlude.dispatch_local(text);
+        }
+    }
+
+    /// Reloads the model on the backend the switch now asks for, re-running what was shown.
+    pub fn switch_backend(self, force_cpu: bool) {
+        let s = self.state;
+        s.force_cpu.set(force_cpu);
+        let rerun = !s.rows.with_untracked(Vec::is_empty);
+        self.load.dispatch_local(if rerun {
+            AfterLoad::Run
+        } else {
+            AfterLoad::Wait
+        });
+    }
+
+    /// Reads the permalink in the address into the state; true when it named sentences.
+    fn restore(self) -> bool {
+        let s = self.state;
+        let r = url::restore(&url::current_hash());
+        if let Some(v) = r.view {
+            s.view.set(v);
+        }
+        let named = r.text.is_some();
+        if let Some(text) = r.text {
+            s.input.set(text);
+        }
+        named
+    }
+
+    /// Keeps the address bar's hash equal to what is shown (without adding history entries),
+    /// and runs again when someone edits the hash by hand.
+    fn follow_address(self) {
+        let s = self.state;
+        Effect::new(move |_| {
+            let hash = s.ran.with(|lines| {
+                (!lines.is_empty()).then(|| s.view.with(|v| url::permalink(lines, v)))
+            });
+            if let Some(h) = hash.filter(|h| *h != url::current_hash()) {
+                url::replace_hash(&h);
+            }
+        });
+        let handle = window_event_listener(leptos::ev::hashchange, move |_| {
+            if self.restore() {
+                self.analyse();
+            }
+        });
+        // The page lives as long as the listener; nothing to clean up.
+        std::mem::forget(handle);
+    }
+}
+
+/// Downloads (or reads from the browser's cache), verifies and loads the bundle, then does
+/// `after`.
+fn start_load(
+    s: State,
+    after: AfterLoad,
+    run: Action<(), Result<(), WorkerError>>,
+    bench: Action<usize, Result<String, WorkerError>>,
+) -> impl Future<Output = Result<(), WorkerError>> {
+    s.model.set(None);
+    s.progress.set(Progress::default());
+    s.status.set("Downloading and verifying the model…".into());
+    let force_cpu = s.force_cpu.get_untracked();
+    async move {
+        let t0 = now_ms();
+        let model = match fetch_model(force_cpu).await {
+            Ok(m) => m,
+            Err(e) => {
+                s.status.set(format!("Could not load the model: {e}"));
+                return Err(e);
+            }
+        };
+        s.timings.set(Timings {
+            load_ms: Some(now_ms() - t0),
+            ..Timings::default()
+        });
+        let (man, info) = (&model.manifest, &model.info);
+        s.status.set(format!(
+            "Ready: {} {} from {} ({}).",
+            man.name, man.version, info.base, info.source
+        ));
+        s.model.set(Some(Arc::new(model)));
+        match after {
+            AfterLoad::Wait => {}
+            AfterLoad::Run => {
+                run.dispatch_local(());
+            }
+            AfterLoad::Bench(n) => {
+                bench.dispatch_local(n);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first bundle the address names (or the defaults) that loads, as the page sees it.
+async fn fetch_model(force_cpu: bool) -> Result<Model, WorkerError> {
+    let candidates = Query::current()
+        .bundle_paths()
+        .iter()
+        .map(|p| url::absolute(p))
+        .collect();
+    let info = client::load(candidates, force_cpu).await?;
+    let manifest = Manifest::from_json(info.manifest_json.as_bytes())?;
+    Ok(Model::new(info, manifest))
+}
+
+/// Plans run number `run` from the input (synchronously, so the page shows at once what
+/// will be analysed), then analyses it.
+fn start_run(s: State, run: u64) -> impl Future<Output = Result<(), WorkerError>> {
+    let plan = lines::plan(&s.input.get_untracked());
+    s.notes.set(plan.notes);
+    let lines = plan.lines;
+    s.rows.set(vec![]);
+    s.ran.set(lines.iter().map(|(_, l)| l.clone()).collect());
+    if lines.is_empty() {
+        s.status
+            .set("Nothing to analyse: type or paste at least one sentence, one per line.".into());
+    } else {
+        s.occlusion.set(None);
+        s.status
+            .set(format!("Analysing {} sentences…", lines.len()));
+    }
+    async move {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let done = run_lines(s, run, &lines).await;
+        if let Err(e) = &done {
+            s.status.set(format!("Inference failed: {e}"));
+        }
+        done
+    }
+}
+
+/// What a run counts as it goes, for its closing status line.
+#[derive(Default)]
+struct Tally {
+    computed: usize,
+    cached: usize,
+    forward_ms: f64,
+}
+
+impl Tally {
+    /// Counts one reply, and times its forward pass when it computed anything.
+    fn count(&mut self, s: State, out: &RunOutput) {
+        let ok = || out.sentences.iter().filter_map(|r| r.as_ref().ok());
+        let fresh = ok().filter(|o| !o.cached).count();
+        self.computed += fresh;
+        self.cached += ok().filter(|o| o.cached).count();
+        if fresh > 0 {
+            self.forward_ms += out.forward_ms;
+            s.timings.update(|t| {
+                t.first_forward_ms.get_or_insert(out.forward_ms);
+                t.per_sentence_ms = Some(out.forward_ms / fresh as f64);
+            });
+        }
+    }
+
+    fn summary(&self, n: usize, round_trip_ms: f64) -> String {
+        let noun = if n == 1 { "sentence" } else { "sentences" };
+        format!(
+            "Done: {n} {noun} in {round_trip_ms:.0} ms ({} computed in {:.0} ms of model time, {} from cache).",
+            self.computed, self.forward_ms, self.cached
+        )
+    }
+}
+
+/// Sends the lines to the worker in batches, showing results as they come.
+async fn run_lines(s: State, run: u64, lines: &[(usize, String)]) -> Result<(), WorkerError> {
+    let t0 = now_ms();
+    let mut tally = Tally::default();
+    for chunk in lines.chunks(RUN_BATCH) {
+        let texts = chunk.iter().map(|(_, t)| t.clone()).collect();
+        let out = client::run(texts, false).await?;
+        if let Some(why) = out.backend_change.clone() {
+            s.switched_to_cpu(why);
+        }
+        tally.count(s, &out);
+        s.rows.update(|r| r.extend(rows(run, chunk, out.sentences)));
+        s.status.set(format!(
+            "Analysed {} of {} sentences…",
+            s.rows.with_untracked(Vec::len),
+            lines.len()
+        ));
+    }
+    let round_trip = now_ms() - t0;
+    s.timings
+        .update(|t| t.last_round_trip_ms = Some(round_trip));
+    let n = s.rows.with_untracked(Vec::len);
+    s.view.maybe_update(|v| {
+        let out_of_range = v.sel >= n;
+        if out_of_range {
+            v.sel = 0;
+        }
+        out_of_range
+    });
+    s.status.set(tally.summary(n, round_trip));
+    Ok(())
+}
+
+/// One row per line of `chunk`, paired with the worker's answer for it.
+fn rows(
+    run: u64,
+    chunk: &[(usize, String)],
+    outs: Vec<Result<SentenceOut, WorkerError>>,
+) -> Vec<Arc<Row>> {
+    chunk
+        .iter()
+        .zip(outs)
+        .map(|((line, text), out)| {
+            Arc::new(Row {
+                run,
+                line: *line,
+                text: text.clone(),
+                out: out.map(Arc::new),
+            })
+        })
+        .collect()
+}
+
+/// Times one batch of `texts`, the worker's cache bypassed.
+async fn timed(texts: Vec<String>) -> Result<f64, WorkerError> {
+    let t0 = now_ms();
+    client::run(texts, true).await?;
+    Ok(now_ms() - t0)
+}
+
+/// Measures the page as a user meets it: first inference, `n` warm single-sentence runs
+/// and one batch, as JSON.
+fn start_bench(s: State, n: usize) -> impl Future<Output = Result<String, WorkerError>> {
+    s.status.set(format!("Benchmarking ({n} warm runs)…"));
+    async move {
+        let measured = measure(n).await;
+        match &measured {
+            Ok(_) => s.status.set("Benchmark done.".into()),
+            Err(e) => s.status.set(format!("Benchmark failed: {e}")),
+        }
+        let times = measured?;
+        let model = s.model.get_untracked();
+        Ok(bench::report(model.as_ref().map(|m| &m.info), times))
+    }
+}
+
+async fn measure(n: usize) -> Result<Times, WorkerError> {
+    let one = || vec![bench::SENTENCES[0].to_string()];
+    let first = timed(one()).await?;
+    let mut warm = Vec::with_capacity(n);
+    // The same sentence every time: warm means no new shapes to compile (WebGPU compiles
+    // kernels per shape, which is a cost of first use, not of inference).
+    for _ in 0..n {
+        warm.push(timed(one()).await?);
+    }
+    let batch = timed(bench::batch()).await?;
+    Ok(Times { first, warm, batch })
+}
+
+/// Occludes `text` word by word and shows the result if `text` is still the one focused.
+fn start_occlusion(s: State, text: String) -> impl Future<Output = Result<(), WorkerError>> {
+    s.occlusion.set(None);
+    async move {
+        match client::occlude(text).await {
+            Ok(o) => {
+                let focused = s.derived.focus_text.get_untracked();
+                if focused.as_deref() == Some(o.text.as_str()) {
+                    s.occlusion.set(Some(Arc::new(o)));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                s.notes.update(|n| n.push(format!("Occlusion failed: {e}")));
+                Err(e)
+            }
+        }
+    }
+}

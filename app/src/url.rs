@@ -1,0 +1,336 @@
+//! The page's address, read and written in one place: the query (`?model=`, `?backend=cpu`,
+//! `?bench=N`) and the permalink in the hash (`#s=<lines>&v=<view>`), which reopens the page
+//! with the same sentences, selection, layer, head and toggles so a teacher can hand out
+//! exactly what they showed.
+//!
+//! Encoding and decoding are pure Rust (the same rules as the browser's
+//! `encodeURIComponent` and `URLSearchParams`) so they are tested natively; only the few
+//! functions at the bottom touch `window.location`. Everything in the hash is data: it fills
+//! the textarea and never reaches the DOM as markup.
+
+use glassbox_model::text::decode::Aggregation;
+
+use crate::state::{aggregation_from_name, AttnMode, ViewState};
+
+/// Warm runs of `?bench` without a number.
+pub const DEFAULT_BENCH_RUNS: usize = 10;
+/// Most warm runs `?bench=N` asks for: more would only keep a class waiting.
+pub const MAX_BENCH_RUNS: usize = 200;
+
+/// `s` as `encodeURIComponent` writes it: every byte of UTF-8 percent-encoded except
+/// ASCII letters, digits and `-_.!~*'()`.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-decoding as `URLSearchParams` does it: `+` is a space, `%` without two hex
+/// digits stays as it is, and bytes that are not UTF-8 become U+FFFD.
+fn decode_component(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `key=value` pairs of a query or hash, in order, as `new URLSearchParams(s)` reads them
+/// (one leading `?` dropped, empty pieces skipped, a piece without `=` has an empty value).
+pub fn params(s: &str) -> Vec<(String, String)> {
+    s.strip_prefix('?')
+        .unwrap_or(s)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode_component(k), decode_component(v))
+        })
+        .collect()
+}
+
+/// The first value of `key` in `s`, as `URLSearchParams.get` gives it.
+pub fn param(s: &str, key: &str) -> Option<String> {
+    params(s)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// What the page's query asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    /// `?model=path`: the one bundle to load instead of the defaults.
+    pub model: Option<String>,
+    /// `?backend=cpu`: start on the CPU backend.
+    pub force_cpu: bool,
+    /// `?bench[=N]`: benchmark with N warm runs once the model is loaded.
+    pub bench: Option<usize>,
+}
+
+impl Query {
+    pub fn parse(search: &str) -> Self {
+        let bench = param(search, "bench").map(|n| {
+            n.parse()
+                .unwrap_or(DEFAULT_BENCH_RUNS)
+                .clamp(1, MAX_BENCH_RUNS)
+        });
+        Query {
+            model: param(search, "model"),
+            force_cpu: param(search, "backend").as_deref() == Some("cpu"),
+            bench,
+        }
+    }
+
+    /// The page's own query.
+    pub fn current() -> Self {
+        Self::parse(&location_part(|l| l.search()))
+    }
+
+    /// Bundle folders to try, in order, relative to the page: the one `?model=` names, else
+    /// the fine-tuned default and then the untrained base.
+    pub fn bundle_paths(&self) -> Vec<String> {
+        match &self.model {
+            Some(m) if m.ends_with('/') => vec![m.clone()],
+            Some(m) => vec![format!("{m}/")],
+            None => vec!["models/default/".into(), "models/base/".into()],
+        }
+    }
+
+    /// Warm runs for the benchmark button: `?bench=N` when given, else the default.
+    pub fn bench_runs(&self) -> usize {
+        self.bench.unwrap_or(DEFAULT_BENCH_RUNS)
+    }
+}
+
+fn encode_view(v: &ViewState) -> String {
+    format!(
+        "{}.{}.{}.{}.{}.{}",
+        v.sel,
+        v.layer,
+        v.head,
+        v.mode.name(),
+        u8::from(v.hide_special),
+        v.agg.name()
+    )
+}
+
+/// A view from its encoding; each part that cannot be read keeps its default.
+fn decode_view(s: &str) -> ViewState {
+    let parts: Vec<&str> = s.split('.').collect();
+    let num = |i: usize| parts.get(i).and_then(|p| p.parse::<usize>().ok());
+    let d = ViewState::default();
+    ViewState {
+        sel: num(0).unwrap_or(d.sel),
+        layer: num(1).unwrap_or(d.layer),
+        head: num(2).unwrap_or(d.head),
+        mode: parts.get(3).map_or(d.mode, |m| AttnMode::from_name(m)),
+        hide_special: parts.get(4).copied() == Some("1"),
+        agg: parts
+            .get(5)
+            .map_or(Aggregation::First, |a| aggregation_from_name(a)),
+    }
+}
+
+/// The hash for these lines and view.
+pub fn permalink(lines: &[String], v: &ViewState) -> String {
+    format!(
+        "#s={}&v={}",
+        encode_component(&lines.join("\n")),
+        encode_view(v)
+    )
+}
+
+/// What a permalink restores.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Restored {
+    /// The sentences, when the link has any that are not blank (the page then runs them).
+    pub text: Option<String>,
+    /// The view, when the link has one.
+    pub view: Option<ViewState>,
+}
+
+/// Reads a hash (with or without its `#`); anything unreadable is left out, never an error.
+pub fn restore(hash: &str) -> Restored {
+    let hash = hash.trim_start_matches('#');
+    Restored {
+        text: param(hash, "s").filter(|t| !t.trim().is_empty()),
+        view: param(hash, "v").map(|v| decode_view(&v)),
+    }
+}
+
+/// A part of `window.location` ("" where there is none, e.g. natively).
+fn location_part(
+    part: impl Fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>,
+) -> String {
+    web_sys::window()
+        .and_then(|w| part(&w.location()).ok())
+        .unwrap_or_default()
+}
+
+/// The page's current hash, `#` included.
+pub fn current_hash() -> String {
+    location_part(|l| l.hash())
+}
+
+/// Sets the hash without adding a history entry (so Back leaves the page, not the view).
+pub fn replace_hash(hash: &str) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(hash));
+    }
+}
+
+/// `path` resolved against the page, so the worker (whose own URL differs) fetches the
+/// same file.
+pub fn absolute(path: &str) -> String {
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .unwrap_or_default();
+    web_sys::Url::new_with_base(path, &base)
+        .map(|u| u.href())
+        .unwrap_or_else(|_| path.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(sel: usize, layer: usize, head: usize, mode: AttnMode) -> ViewState {
+        ViewState {
+            sel,
+            layer,
+            head,
+            mode,
+            ..ViewState::default()
+        }
+    }
+
+    #[test]
+    fn components_are_encoded_as_encode_uri_component_does() {
+        assert_eq!(encode_component("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(encode_component("-_.!~*'()"), "-_.!~*'()");
+        assert_eq!(encode_component("#+%\n"), "%23%2B%25%0A");
+    }
+
+    #[test]
+    fn a_permalink_spells_out_lines_and_view() {
+        let lines = vec!["Hi there!".to_string(), "x".to_string()];
+        let v = view(1, 2, 3, AttnMode::Head);
+        assert_eq!(
+            permalink(&lines, &v),
+            "#s=Hi%20there!%0Ax&v=1.2.3.head.0.first"
+        );
+    }
+
+    #[test]
+    fn permalinks_round_trip() {
+        let lines = vec![
+            "Just landed in Zürich 🎉 — the café".to_string(),
+            "a+b=c & 100% <b>bold</b> #tag".to_string(),
+        ];
+        let v = ViewState {
+            sel: 1,
+            layer: 5,
+            head: 11,
+            mode: AttnMode::Rollout,
+            hide_special: true,
+            agg: Aggregation::Max,
+        };
+        let back = restore(&permalink(&lines, &v));
+        assert_eq!(back.text.as_deref(), Some(lines.join("\n").as_str()));
+        assert_eq!(back.view, Some(v));
+    }
+
+    #[test]
+    fn a_malformed_view_keeps_the_defaults_of_the_parts_it_cannot_read() {
+        let back = restore("#v=9.x.1.bogus.1.max.extra");
+        assert_eq!(
+            back.view,
+            Some(ViewState {
+                sel: 9,
+                layer: 0,
+                head: 1,
+                mode: AttnMode::Head,
+                hide_special: true,
+                agg: Aggregation::Max,
+            })
+        );
+        assert_eq!(back.text, None);
+        assert_eq!(restore("#v=").view, Some(ViewState::default()));
+        assert_eq!(restore("#v=-1.1e3").view, Some(ViewState::default()));
+    }
+
+    #[test]
+    fn malformed_escapes_stay_literal_and_bad_utf8_becomes_a_replacement_character() {
+        // %E0%A4 starts a three-byte character that never ends: one U+FFFD; "%A" and "%zz"
+        // are not escapes.
+        assert_eq!(
+            restore("#s=%E0%A4%A%zz").text.as_deref(),
+            Some("\u{FFFD}%A%zz")
+        );
+        assert_eq!(restore("s=a+b=c").text.as_deref(), Some("a b=c"));
+    }
+
+    #[test]
+    fn blank_or_missing_sentences_restore_nothing_to_run() {
+        assert_eq!(restore(""), Restored::default());
+        assert_eq!(restore("#"), Restored::default());
+        assert_eq!(restore("#&&s"), Restored::default());
+        assert_eq!(restore("#s=%20%0A%09"), Restored::default());
+        assert_eq!(restore("#x=1&s=ok").text.as_deref(), Some("ok"));
+    }
+
+    #[test]
+    fn the_query_names_model_backend_and_bench() {
+        let q = Query::parse("?model=models/x&backend=cpu&bench=500");
+        assert_eq!(
+            q,
+            Query {
+                model: Some("models/x".into()),
+                force_cpu: true,
+                bench: Some(200)
+            }
+        );
+        assert_eq!(q.bundle_paths(), vec!["models/x/"]);
+        assert_eq!(Query::parse("?bench").bench, Some(10));
+        assert_eq!(Query::parse("?bench=0").bench, Some(1));
+        assert_eq!(Query::parse("?bench=3").bench_runs(), 3);
+        assert!(!Query::parse("?backend=gpu").force_cpu);
+    }
+
+    #[test]
+    fn without_a_query_the_default_bundle_comes_first_then_the_base() {
+        let q = Query::parse("");
+        assert_eq!(q, Query::default());
+        assert_eq!(q.bundle_paths(), vec!["models/default/", "models/base/"]);
+        assert_eq!(q.bench_runs(), DEFAULT_BENCH_RUNS);
+        assert_eq!(Query::parse("?model=m/").bundle_paths(), vec!["m/"]);
+    }
+}

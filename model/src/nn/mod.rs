@@ -1,0 +1,9 @@
+//! The network: BERT embeddings, the encoder with its attention exposed, pooling and the two
+//! task heads, assembled into [`model::Glassbox`]. The tree mirrors the Hugging Face one so
+//! checkpoints load by structure.
+
+pub mod embeddings;
+pub mod encoder;
+pub mod heads;
+pub mod model;
+pub mod pooling;

