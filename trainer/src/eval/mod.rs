@@ -5,56 +5,58 @@ pub mod errors;
 pub mod report;
 pub mod saved;
 
+use anyhow::{bail, Result};
 use burn::prelude::*;
 use glassbox_model::text::decode::argmax;
 use glassbox_model::view::readout::softmax;
 use glassbox_model::view::{read, ReadBack};
-use glassbox_model::{pad_batch, Glassbox};
+use glassbox_model::Glassbox;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::TaskKind;
-use crate::data::encode::{word_tags, Encoded, Target};
+use crate::data::batch::{Batcher, Targets};
+use crate::data::encode::{word_tags, Encoded};
 use crate::data::prepare::PreparedTask;
+use crate::data::task::Examples;
 use crate::metrics::classification::{class_scores, ClassReport};
 use crate::metrics::span::{span_scores, SpanReport};
 
 /// Sentences per forward pass when scoring.
 pub const EVAL_BATCH: usize = 64;
 
-/// Logits of each item, row-major (`[classes]` for sentences, `[len × tags]` for tokens);
-/// batches are formed from items of similar length so little time goes into padding.
-pub fn logits<B: Backend>(
+/// Logits of each example `idx`, row-major and aligned with `idx` (`[classes]` for
+/// sentences, `[pieces × tags]` for tokens), in batches of similar length.
+fn logits<B: Backend>(
     model: &Glassbox<B>,
-    items: &[&Encoded],
-    kind: TaskKind,
+    batcher: Batcher,
+    idx: &[usize],
     batch_size: usize,
-    pad_id: u32,
     device: &B::Device,
-) -> Vec<Vec<f32>> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by_key(|&i| items[i].ids.len());
-    let mut out = vec![Vec::new(); items.len()];
-    for chunk in order.chunks(batch_size.max(1)) {
-        let rows: Vec<&[u32]> = chunk.iter().map(|&i| items[i].ids.as_slice()).collect();
-        let batch = pad_batch::<B>(&rows, pad_id, device);
-        let o = model.forward(batch.input_ids, batch.pad_mask);
-        let d = read(o, ReadBack::Outputs).expect("native read-back of logits");
-        for (k, &i) in chunk.iter().enumerate() {
-            out[i] = match kind {
-                TaskKind::Sentence => {
-                    let c = d.sentence_logits.len() / d.batch;
-                    d.sentence_logits[k * c..(k + 1) * c].to_vec()
-                }
+) -> Result<Vec<Vec<f32>>> {
+    let mut out = vec![Vec::new(); idx.len()];
+    for chunk in batcher.by_length(idx, batch_size) {
+        let rows: Vec<usize> = chunk.iter().map(|&k| idx[k]).collect();
+        let inputs = batcher.inputs::<B>(&rows, device);
+        let lengths = inputs.lengths.clone();
+        let d = read(
+            model.forward(inputs.input_ids, inputs.pad_mask),
+            ReadBack::Outputs,
+        )?;
+        let (classes, tags) = (
+            d.sentence_logits.len() / d.batch,
+            d.token_logits.len() / (d.batch * d.len),
+        );
+        for (k, &at) in chunk.iter().enumerate() {
+            out[at] = match batcher.kind() {
+                TaskKind::Sentence => d.sentence_logits[k * classes..(k + 1) * classes].to_vec(),
                 TaskKind::Token => {
-                    let t = d.token_logits.len() / (d.batch * d.len);
-                    let n = items[i].ids.len();
-                    d.token_logits[k * d.len * t..(k * d.len + n) * t].to_vec()
+                    d.token_logits[k * d.len * tags..(k * d.len + lengths[k]) * tags].to_vec()
                 }
             };
         }
     }
-    out
+    Ok(out)
 }
 
 fn argmax_softmax(row: &[f32]) -> (usize, f32) {
@@ -85,29 +87,18 @@ pub fn predict<B: Backend>(
     batch_size: usize,
     pad_id: u32,
     device: &B::Device,
-) -> Predictions {
-    let items: Vec<&Encoded> = idx.iter().map(|&i| &task.encoded[i]).collect();
-    let rows = logits(model, &items, task.kind(), batch_size, pad_id, device);
-    match task.kind() {
-        TaskKind::Sentence => {
-            let mut gold = vec![];
-            let mut pred = vec![];
-            let mut probs = vec![];
-            for (e, r) in items.iter().zip(&rows) {
-                if let Target::Class(c) = e.target {
-                    gold.push(c);
-                }
-                let p = softmax(r);
-                pred.push(argmax(&p).0);
-                probs.push(p);
-            }
-            Predictions::Sentence { gold, pred, probs }
+) -> Result<Predictions> {
+    let batcher = Batcher::new(task, pad_id);
+    let rows = logits(model, batcher, idx, batch_size, device)?;
+    match (batcher.targets(idx)?, &task.data.examples) {
+        (Targets::Classes { classes: gold, .. }, _) => {
+            let probs: Vec<Vec<f32>> = rows.iter().map(|r| softmax(r)).collect();
+            let pred = probs.iter().map(|p| argmax(p).0).collect();
+            Ok(Predictions::Sentence { gold, pred, probs })
         }
-        TaskKind::Token => {
+        (Targets::Tags(_), Examples::Token(examples)) => {
+            let items: Vec<&Encoded> = idx.iter().map(|&i| &task.encoded[i]).collect();
             let tags = task.labels();
-            let crate::data::task::Examples::Token(examples) = &task.data.examples else {
-                unreachable!("token task holds token examples")
-            };
             let mut gold = vec![];
             let mut pred = vec![];
             let mut confidence = vec![];
@@ -124,11 +115,14 @@ pub fn predict<B: Backend>(
                 );
                 gold.push(examples[i].tags.clone());
             }
-            Predictions::Token {
+            Ok(Predictions::Token {
                 gold,
                 pred,
                 confidence,
-            }
+            })
+        }
+        (Targets::Tags(_), Examples::Sentence(_)) => {
+            bail!("task {:?}: tag targets over sentence examples", task.name())
         }
     }
 }
@@ -181,15 +175,15 @@ pub fn evaluate<B: Backend>(
     batch_size: usize,
     pad_id: u32,
     device: &B::Device,
-) -> (Vec<TaskScores>, Vec<Predictions>) {
-    tasks
-        .iter()
-        .map(|t| {
-            let idx = t.indices(split);
-            let p = predict(model, t, idx, batch_size, pad_id, device);
-            (score(t, split, &p), p)
-        })
-        .unzip()
+) -> Result<(Vec<TaskScores>, Vec<Predictions>)> {
+    let mut scores = Vec::with_capacity(tasks.len());
+    let mut preds = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let p = predict(model, t, t.indices(split), batch_size, pad_id, device)?;
+        scores.push(score(t, split, &p));
+        preds.push(p);
+    }
+    Ok((scores, preds))
 }
 
 /// Every scalar metric of one task's scores (as stored in run folders: [`TaskScores`] in

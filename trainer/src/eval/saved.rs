@@ -55,7 +55,7 @@ pub fn eval<B: Backend>(
         super::EVAL_BATCH,
         tok.pad_id(),
         device,
-    );
+    )?;
     if let Some(out) = out {
         report::write_eval(out, &tasks, split, &scores, &preds)?;
     }

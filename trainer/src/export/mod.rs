@@ -140,8 +140,9 @@ pub fn export_run<B: Backend>(
     let base = &rm.train.base_model;
     let (tokenizer, tok) = read_tokenizer(base, rm.train.max_seq_len)?;
     let (tasks, reports) = crate::data::prepare::prepare(&rm.train, &tok)?;
-    let test =
-        |model: &Glassbox<B>| evaluate(model, &tasks, "test", EVAL_BATCH, tok.pad_id(), device).0;
+    let test = |model: &Glassbox<B>| {
+        evaluate(model, &tasks, "test", EVAL_BATCH, tok.pad_id(), device).map(|(scores, _)| scores)
+    };
     let created = now_rfc3339();
     let (model, fp32) = apply_quantization(&rm, quantize, &test, &created)?;
     let weights = model.to_burnpack()?;
@@ -149,7 +150,7 @@ pub fn export_run<B: Backend>(
         r["quantized_bytes"] = weights.len().into();
         r
     });
-    let scores = test(&model);
+    let scores = test(&model)?;
     let mut metrics = manifest_metrics(&scores, &created);
     add_cv_intervals(&mut metrics, run.cv_result().as_ref());
     let manifest = Manifest {
@@ -197,7 +198,7 @@ pub fn export_run<B: Backend>(
 fn apply_quantization<B: Backend>(
     rm: &RunModel<B>,
     quantize: Quantize,
-    test: &dyn Fn(&Glassbox<B>) -> Vec<TaskScores>,
+    test: &dyn Fn(&Glassbox<B>) -> Result<Vec<TaskScores>>,
     created: &str,
 ) -> Result<(Glassbox<B>, Option<Value>)> {
     Ok(match quantize {
@@ -205,7 +206,7 @@ fn apply_quantization<B: Backend>(
         Quantize::Int8 => {
             let reference = json!({
                 "weights_bytes": rm.model.to_burnpack()?.len(),
-                "test": manifest_metrics(&test(&rm.model), created),
+                "test": manifest_metrics(&test(&rm.model)?, created),
             });
             (rm.model.clone().quantize_int8(), Some(reference))
         }

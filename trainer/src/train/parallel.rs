@@ -18,7 +18,7 @@ use glassbox_model::Glassbox;
 
 use super::step::batch_loss;
 use crate::config::{Balance, TrainParams};
-use crate::data::encode::Target;
+use crate::data::batch::{shards, Batcher};
 use crate::data::prepare::PreparedTask;
 
 /// Options that cannot be split across devices are refused before training starts.
@@ -41,34 +41,6 @@ pub fn check(t: &TrainParams, devices: usize) -> Result<()> {
     Ok(())
 }
 
-/// `idx` cut into `n` contiguous shards whose sizes differ by at most one.
-pub fn shards(idx: &[usize], n: usize) -> Vec<&[usize]> {
-    let n = n.max(1).min(idx.len().max(1));
-    let (q, r) = (idx.len() / n, idx.len() % n);
-    let mut out = Vec::with_capacity(n);
-    let mut at = 0;
-    for k in 0..n {
-        let len = q + usize::from(k < r);
-        out.push(&idx[at..at + len]);
-        at += len;
-    }
-    out
-}
-
-/// What the task's mean loss divides by on these examples: the sum of example weights for a
-/// sentence task, the number of labelled (non-ignored) wordpieces for a token task.
-pub fn loss_mass(task: &PreparedTask, idx: &[usize]) -> f64 {
-    idx.iter()
-        .map(|&i| {
-            let e = &task.encoded[i];
-            match &e.target {
-                Target::Class(_) => e.weight as f64,
-                Target::Tags(tags) => tags.iter().filter(|&&t| t >= 0).count() as f64,
-            }
-        })
-        .sum()
-}
-
 /// The gradient of `weight · loss(task, idx)` on the first device, computed by one replica per
 /// device, and the unweighted loss of the whole batch. `seed` seeds each replica's dropout.
 pub fn task_gradients<B: AutodiffBackend>(
@@ -79,44 +51,31 @@ pub fn task_gradients<B: AutodiffBackend>(
     weight: f64,
     devices: &[B::Device],
     seed: u64,
-) -> (GradientsParams, f64) {
+) -> Result<(GradientsParams, f64)> {
     let main = &devices[0];
-    let total = loss_mass(task, idx).max(1e-12);
-    let parts: Vec<_> = shards(idx, devices.len())
+    let batcher = Batcher::new(task, pad);
+    let total = batcher.targets(idx)?.loss_mass().max(1e-12);
+    let classes = task.labels().len();
+    let mut parts = Vec::with_capacity(devices.len());
+    for (k, (s, dev)) in shards(idx, devices.len())
         .into_iter()
         .zip(devices)
         .enumerate()
-        .map(|(k, (s, dev))| {
-            let replica = model.clone().fork(dev);
-            B::seed(dev, seed ^ ((k as u64) << 48));
-            let share = loss_mass(task, s) / total;
-            let loss = batch_loss(&replica, task, s, pad, None, dev).mul_scalar(share);
-            let grads = loss.clone().mul_scalar(weight).backward();
-            let grads = GradientsParams::from_grads(grads, &replica).to_device(main, &replica);
-            (loss, grads)
-        })
-        .collect();
+    {
+        let replica = model.clone().fork(dev);
+        B::seed(dev, seed ^ ((k as u64) << 48));
+        let batch = batcher.batch::<B>(s, dev)?;
+        let share = batch.targets.loss_mass() / total;
+        let loss = batch_loss(&replica, batch, classes, None).mul_scalar(share);
+        let grads = loss.clone().mul_scalar(weight).backward();
+        let grads = GradientsParams::from_grads(grads, &replica).to_device(main, &replica);
+        parts.push((loss, grads));
+    }
     let mut acc = GradientsAccumulator::<Glassbox<B>>::new();
     let mut raw = 0.0;
     for (loss, grads) in parts {
         raw += loss.into_scalar().elem::<f64>();
         acc.accumulate(model, grads);
     }
-    (acc.grads(), raw)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_cover_in_order_and_balance() {
-        let idx: Vec<usize> = (10..20).collect();
-        let s = shards(&idx, 3);
-        assert_eq!(s.iter().map(|x| x.len()).collect::<Vec<_>>(), vec![4, 3, 3]);
-        assert_eq!(s.concat(), idx);
-        assert_eq!(shards(&idx, 1), vec![&idx[..]]);
-        // More devices than examples: one example each, no empty shard.
-        assert_eq!(shards(&idx[..2], 4).len(), 2);
-    }
+    Ok((acc.grads(), raw))
 }

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use glassbox_model::{pad_batch, Glassbox};
+use glassbox_model::{Batch, Glassbox};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -10,9 +10,7 @@ use rand_distr::{Beta, Distribution};
 
 use super::balance::mix_targets;
 use super::loss;
-use crate::config::TaskKind;
-use crate::data::encode::Target;
-use crate::data::prepare::PreparedTask;
+use crate::data::batch::{Targets, TaskBatch};
 
 /// A mixup draw for one batch: λ ~ Beta(α, α) and the partner of each example.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,67 +45,68 @@ pub fn soft_loss<B: Backend>(
     (per * w).sum().neg().div_scalar(total)
 }
 
-/// The unweighted loss of `task` on the examples `idx`.
+/// The unweighted loss of one batch: cross-entropy over classes (mixed when `mix` is given)
+/// or over wordpiece tags. `classes` is the sentence head's width, for mixup's soft targets.
 pub fn batch_loss<B: Backend>(
     model: &Glassbox<B>,
-    task: &PreparedTask,
-    idx: &[usize],
-    pad: u32,
+    batch: TaskBatch<B>,
+    classes: usize,
     mix: Option<&Mix>,
-    device: &B::Device,
 ) -> Tensor<B, 1> {
-    let items: Vec<_> = idx.iter().map(|&i| &task.encoded[i]).collect();
-    let rows: Vec<&[u32]> = items.iter().map(|e| e.ids.as_slice()).collect();
-    let batch = pad_batch::<B>(&rows, pad, device);
-    match task.kind() {
-        TaskKind::Sentence => {
-            let targets: Vec<usize> = items
-                .iter()
-                .map(|e| match e.target {
-                    Target::Class(c) => c,
-                    Target::Tags(_) => unreachable!("a sentence task holds classes"),
-                })
-                .collect();
-            let weights: Vec<f32> = items.iter().map(|e| e.weight).collect();
-            match mix {
-                None => {
-                    let out = model.forward(batch.input_ids, batch.pad_mask);
-                    loss::sentence_loss(out.sentence_logits, &targets, &weights)
-                }
-                Some(m) => {
-                    // Interpolate the pooled embeddings the head reads, and the labels alike.
-                    let pooled = model.pooled(batch.input_ids, batch.pad_mask);
-                    let perm: Vec<i64> = m.perm.iter().map(|&p| p as i64).collect();
-                    let perm = Tensor::<B, 1, Int>::from_data(
-                        TensorData::new(perm, [m.perm.len()]),
-                        device,
-                    );
-                    let partner = pooled.clone().select(0, perm);
-                    let mixed = pooled.mul_scalar(m.lambda) + partner.mul_scalar(1.0 - m.lambda);
-                    let logits = model.sentence_head.forward(mixed);
-                    let soft = mix_targets(&targets, &m.perm, m.lambda, task.labels().len());
-                    let w: Vec<f32> = (0..weights.len())
-                        .map(|i| {
-                            (m.lambda as f32) * weights[i]
-                                + (1.0 - m.lambda as f32) * weights[m.perm[i]]
-                        })
-                        .collect();
-                    soft_loss(logits, soft, &w)
-                }
-            }
+    let Batch {
+        input_ids,
+        pad_mask,
+        ..
+    } = batch.inputs;
+    match (batch.targets, mix) {
+        (
+            Targets::Classes {
+                classes: targets,
+                weights,
+            },
+            None,
+        ) => {
+            let out = model.forward(input_ids, pad_mask);
+            loss::sentence_loss(out.sentence_logits, &targets, &weights)
         }
-        TaskKind::Token => {
-            let out = model.forward(batch.input_ids, batch.pad_mask);
-            let targets: Vec<Vec<i64>> = items
-                .iter()
-                .map(|e| match &e.target {
-                    Target::Tags(v) => v.clone(),
-                    Target::Class(_) => unreachable!("a token task holds tags"),
-                })
-                .collect();
-            loss::token_loss(out.token_logits, &targets)
+        (
+            Targets::Classes {
+                classes: targets,
+                weights,
+            },
+            Some(m),
+        ) => {
+            let pooled = model.pooled(input_ids, pad_mask);
+            mixed_loss(model, pooled, &targets, &weights, m, classes)
+        }
+        (Targets::Tags(tags), _) => {
+            let out = model.forward(input_ids, pad_mask);
+            loss::token_loss(out.token_logits, &tags)
         }
     }
+}
+
+/// Mixup on the sentence task: the pooled embeddings the head reads are interpolated with
+/// each example's partner, and the labels and weights alike.
+fn mixed_loss<B: Backend>(
+    model: &Glassbox<B>,
+    pooled: Tensor<B, 2>,
+    targets: &[usize],
+    weights: &[f32],
+    m: &Mix,
+    classes: usize,
+) -> Tensor<B, 1> {
+    let perm: Vec<i64> = m.perm.iter().map(|&p| p as i64).collect();
+    let perm =
+        Tensor::<B, 1, Int>::from_data(TensorData::new(perm, [m.perm.len()]), &pooled.device());
+    let partner = pooled.clone().select(0, perm);
+    let mixed = pooled.mul_scalar(m.lambda) + partner.mul_scalar(1.0 - m.lambda);
+    let logits = model.sentence_head.forward(mixed);
+    let soft = mix_targets(targets, &m.perm, m.lambda, classes);
+    let w: Vec<f32> = (0..weights.len())
+        .map(|i| (m.lambda as f32) * weights[i] + (1.0 - m.lambda as f32) * weights[m.perm[i]])
+        .collect();
+    soft_loss(logits, soft, &w)
 }
 
 #[cfg(test)]

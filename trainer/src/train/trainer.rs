@@ -22,6 +22,7 @@ use super::progress::Progress;
 use super::sampler::{task_for_step, task_probs, Stream};
 use super::{balance, parallel, schedule, setup, step, step_seed, Setup};
 use crate::config::{TaskKind, TrainConfig};
+use crate::data::batch::Batcher;
 use crate::data::prepare::PreparedTask;
 use crate::data::split::Split;
 use crate::eval::{evaluate, mean_headline, EVAL_BATCH};
@@ -372,11 +373,18 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             // Mixup and uncertainty weighting were refused by `parallel::check`.
             let w = combine::loss_weight(t.balance, config_weight, &self.state.balance, ti);
             let task = &self.tasks[ti];
-            let (g, raw) =
-                parallel::task_gradients(self.model(), task, &idx, self.pad, w, self.devices, seed);
+            let (g, raw) = parallel::task_gradients(
+                self.model(),
+                task,
+                &idx,
+                self.pad,
+                w,
+                self.devices,
+                seed,
+            )?;
             (g, raw, w)
         } else {
-            self.single_device_gradient(ti, &idx, step, seed, config_weight)
+            self.single_device_gradient(ti, &idx, step, seed, config_weight)?
         };
         if !loss.is_finite() {
             self.progress.abandon();
@@ -410,7 +418,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         step: usize,
         seed: u64,
         config_weight: f64,
-    ) -> (GradientsParams, f64, f64) {
+    ) -> Result<(GradientsParams, f64, f64)> {
         let cfg = self.cfg;
         let t = &cfg.train;
         let device = self.device();
@@ -419,7 +427,8 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         let mix = (task.kind() == TaskKind::Sentence && t.mixup_alpha > 0.0)
             .then(|| step::draw_mix(t.mixup_alpha, cfg.seed, step, idx.len()));
         let model = self.model();
-        let raw = step::batch_loss(model, task, idx, self.pad, mix.as_ref(), device);
+        let batch = Batcher::new(task, self.pad).batch(idx, device)?;
+        let raw = step::batch_loss(model, batch, task.labels().len(), mix.as_ref());
         let raw_v: f64 = raw.clone().into_scalar().elem();
         let w = combine::weigh(t.balance, raw, config_weight, &self.state.balance, ti);
         let mut grads = w.loss.backward();
@@ -432,7 +441,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             s.grad_remove(&mut grads);
         }
         let grads = GradientsParams::from_grads(grads, self.model());
-        (grads, raw_v, w.weight)
+        Ok((grads, raw_v, w.weight))
     }
 
     /// Scores dev; keeps the weights when they are the best so far; stops early after
@@ -448,7 +457,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             EVAL_BATCH,
             self.pad,
             self.device(),
-        );
+        )?;
         let score = mean_headline(&scores);
         let improved = self.state.best.as_ref().is_none_or(|b| score > b.score);
         let dev = serde_json::to_value(&scores)?;
