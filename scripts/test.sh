@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test glassbox has: lint, unit + integration tests on the real model (cpu and wgpu on
-# lavapipe), the wasm build, and the browser e2e on WebGPU (SwiftShader) and the CPU fallback.
+# lavapipe), the page's helpers natively, the wasm build, and the browser e2e on WebGPU (SwiftShader) and the CPU fallback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,6 +13,8 @@ cargo clippy -q -p glassbox-app --target wasm32-unknown-unknown -- -D warnings
 echo "== native tests (model unit tests, CLI, tokenizer, parity with the numpy reference on cpu and wgpu)"
 # --release shares the build with the CLI that fetch and the e2e tests use (one compile of burn).
 cargo test --release -p glassbox-model -p glassbox-trainer
+echo "== the page's pure helpers (native unit tests)"
+cargo test -q -p glassbox-app
 
 echo "== browser build + e2e"
 scripts/build-web.sh

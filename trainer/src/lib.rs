@@ -1,5 +1,6 @@
 //! glassbox's native side. The binary is a thin shell over this library so tests and benches
-//! call the same functions.
+//! call the same functions. Only what they call is public (`cli`, `backend`, `infer`,
+//! `load`); everything else is internal to the crate, so the compiler reports dead code.
 //!
 //! Imports run one way, from the commands down to the model crate:
 //!
@@ -17,18 +18,18 @@
 //!    the training recipe ([`config`]), assets from the registries ([`assets`]), charts
 //!    ([`plots`]) — and the `glassbox-model` crate itself.
 
-pub mod assets;
+mod assets;
 pub mod backend;
 pub mod cli;
-pub mod config;
-pub mod data;
-pub mod eval;
-pub mod experiments;
-pub mod export;
+mod config;
+mod data;
+mod eval;
+mod experiments;
+mod export;
 pub mod infer;
-pub mod io;
+mod io;
 pub mod load;
-pub mod metrics;
-pub mod plots;
-pub mod run_dir;
-pub mod train;
+mod metrics;
+mod plots;
+mod run_dir;
+mod train;

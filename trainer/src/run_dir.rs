@@ -193,11 +193,6 @@ impl RunDir {
         self.root.join(format!("eval-{split}"))
     }
 
-    /// A run has been started here (its config copy exists).
-    pub fn is_started(&self) -> bool {
-        self.config_file().is_file()
-    }
-
     /// Training ran to its end (the summary is written last).
     pub fn is_finished(&self) -> bool {
         self.summary_file().is_file()
@@ -310,7 +305,7 @@ mod tests {
         let run = RunDir::new(std::env::temp_dir().join("glassbox-no-such-run"));
         let e = run.weights().unwrap_err().to_string();
         assert!(e.contains("train or --resume"), "{e}");
-        assert!(!run.is_finished() && !run.is_started());
+        assert!(!run.is_finished() && !run.config_file().is_file());
         assert!(run.require_finished().is_err());
     }
 }

@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::conll::TokenExample;
-use super::encode::{encode_sentence, encode_tokens};
+use super::encode::{encode_sentence, encode_tokens, Encoded};
 use super::prepare::PreparedTask;
 use super::sentence::SentenceExample;
 use super::task::Examples;
@@ -114,78 +114,98 @@ pub fn eda(input: &Words, op: Op, rate: f64, lex: &Lexicon, rng: &mut ChaCha8Rng
     let mut w = input.clone();
     let n = ((rate * w.len() as f64).round() as usize).max(1);
     match op {
-        Op::Synonym => {
-            let mut cand = w.replaceable(lex);
-            cand.shuffle(rng);
-            cand.truncate(n);
-            // Right to left, so earlier positions stay valid when a phrase is spliced in.
-            cand.sort_unstable_by(|a, b| b.cmp(a));
-            for i in cand {
-                let syn = lex
-                    .synonyms(&w.words[i])
-                    .choose(rng)
-                    .expect("has synonyms")
-                    .clone();
-                let words = match_case(&w.words[i], &syn);
-                w.splice(i, 1, words);
-            }
-        }
-        Op::Insert => {
-            for _ in 0..n {
-                let cand = w.replaceable(lex);
-                let Some(&src) = cand.choose(rng) else { break };
-                let syn = lex
-                    .synonyms(&w.words[src])
-                    .choose(rng)
-                    .expect("has synonyms")
-                    .clone();
-                // Any gap that is not inside an entity (i.e. not just before an I- word).
-                let gaps: Vec<usize> = (0..=w.len())
-                    .filter(|&p| {
-                        p == w.len() || w.tags.as_ref().is_none_or(|t| !t[p].starts_with("I-"))
-                    })
-                    .collect();
-                let at = *gaps.choose(rng).expect("the end is always a gap");
-                w.splice(at, 0, syn.split(' ').map(str::to_string).collect());
-            }
-        }
-        Op::Swap => {
-            for _ in 0..n {
-                let cand: Vec<usize> = (0..w.len()).filter(|&i| w.editable(i)).collect();
-                if cand.len() < 2 {
-                    break;
-                }
-                let pair: Vec<usize> = cand.choose_multiple(rng, 2).copied().collect();
-                // Both are O words, so their tags are equal and stay put.
-                w.words.swap(pair[0], pair[1]);
-            }
-        }
-        Op::Delete => {
-            let keep: Vec<bool> = (0..w.len())
-                .map(|i| !w.editable(i) || rng.random::<f64>() >= rate)
-                .collect();
-            if keep.iter().any(|&k| k) {
-                let mut i = 0;
-                w.words.retain(|_| {
-                    i += 1;
-                    keep[i - 1]
-                });
-                if let Some(t) = &mut w.tags {
-                    let mut i = 0;
-                    t.retain(|_| {
-                        i += 1;
-                        keep[i - 1]
-                    });
-                }
-            } else {
-                // EDA keeps one random word rather than emptying the sentence.
-                let j = rng.random_range(0..w.len());
-                w.words = vec![w.words[j].clone()];
-                w.tags = w.tags.map(|t| vec![t[j].clone()]);
-            }
-        }
+        Op::Synonym => replace_with_synonyms(&mut w, n, lex, rng),
+        Op::Insert => insert_synonyms(&mut w, n, lex, rng),
+        Op::Swap => swap_words(&mut w, n, rng),
+        Op::Delete => delete_words(&mut w, rate, rng),
     }
     w
+}
+
+/// A random synonym of `word`, which must have one.
+fn random_synonym(lex: &Lexicon, word: &str, rng: &mut ChaCha8Rng) -> String {
+    lex.synonyms(word)
+        .choose(rng)
+        .expect("has synonyms")
+        .clone()
+}
+
+/// Synonym replacement: up to `n` distinct replaceable words each become a synonym (which may
+/// be a phrase), keeping a capital first letter.
+fn replace_with_synonyms(w: &mut Words, n: usize, lex: &Lexicon, rng: &mut ChaCha8Rng) {
+    let mut cand = w.replaceable(lex);
+    cand.shuffle(rng);
+    cand.truncate(n);
+    // Right to left, so earlier positions stay valid when a phrase is spliced in.
+    cand.sort_unstable_by(|a, b| b.cmp(a));
+    for i in cand {
+        let syn = random_synonym(lex, &w.words[i], rng);
+        let words = match_case(&w.words[i], &syn);
+        w.splice(i, 1, words);
+    }
+}
+
+/// Random insertion: `n` times, a synonym of a random replaceable word goes into a random gap
+/// outside any entity; stops early when no word is replaceable.
+fn insert_synonyms(w: &mut Words, n: usize, lex: &Lexicon, rng: &mut ChaCha8Rng) {
+    for _ in 0..n {
+        let cand = w.replaceable(lex);
+        let Some(&src) = cand.choose(rng) else { break };
+        let syn = random_synonym(lex, &w.words[src], rng);
+        let gaps = insertion_gaps(w);
+        let at = *gaps.choose(rng).expect("the end is always a gap");
+        w.splice(at, 0, syn.split(' ').map(str::to_string).collect());
+    }
+}
+
+/// Positions where inserted words cannot land inside an entity: any gap that is not just
+/// before an `I-` word, the end included.
+fn insertion_gaps(w: &Words) -> Vec<usize> {
+    (0..=w.len())
+        .filter(|&p| p == w.len() || w.tags.as_ref().is_none_or(|t| !t[p].starts_with("I-")))
+        .collect()
+}
+
+/// Random swap: `n` times, two distinct editable words trade places; stops early when fewer
+/// than two are editable.
+fn swap_words(w: &mut Words, n: usize, rng: &mut ChaCha8Rng) {
+    for _ in 0..n {
+        let cand: Vec<usize> = (0..w.len()).filter(|&i| w.editable(i)).collect();
+        if cand.len() < 2 {
+            break;
+        }
+        let pair: Vec<usize> = cand.choose_multiple(rng, 2).copied().collect();
+        // Both are O words, so their tags are equal and stay put.
+        w.words.swap(pair[0], pair[1]);
+    }
+}
+
+/// Random deletion: each editable word goes with probability `rate`; a sentence that would
+/// lose every word keeps one at random instead.
+fn delete_words(w: &mut Words, rate: f64, rng: &mut ChaCha8Rng) {
+    let keep: Vec<bool> = (0..w.len())
+        .map(|i| !w.editable(i) || rng.random::<f64>() >= rate)
+        .collect();
+    if keep.iter().any(|&k| k) {
+        retain_marked(&mut w.words, &keep);
+        if let Some(t) = &mut w.tags {
+            retain_marked(t, &keep);
+        }
+    } else {
+        // EDA keeps one random word rather than emptying the sentence.
+        let j = rng.random_range(0..w.len());
+        w.words = vec![w.words[j].clone()];
+        w.tags = w.tags.take().map(|t| vec![t[j].clone()]);
+    }
+}
+
+/// Keeps the items whose flag in `keep` (one per item) is set.
+fn retain_marked(items: &mut Vec<String>, keep: &[bool]) {
+    let mut i = 0;
+    items.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -219,6 +239,33 @@ pub fn augment_tasks(
         return Ok(vec![]);
     }
     let lex = Lexicon::load(&cfg.wordnet)?;
+    let aug = Augmenter {
+        ops: enabled_ops(cfg)?,
+        lex: &lex,
+        tok,
+        copies: cfg.copies,
+        seed,
+    };
+    tasks
+        .iter_mut()
+        .filter(|t| cfg.tasks.iter().any(|n| n == t.name()))
+        .map(|task| augment_task(task, &aug))
+        .collect()
+}
+
+/// Everything an augmented copy depends on besides the example itself.
+struct Augmenter<'a> {
+    /// The operations with a rate above 0, one drawn per copy.
+    ops: Vec<(Op, f64)>,
+    lex: &'a Lexicon,
+    tok: &'a TextTokenizer,
+    /// Copies attempted per training example.
+    copies: usize,
+    seed: u64,
+}
+
+/// The EDA operations the config enables, with their rates; an error when none is.
+fn enabled_ops(cfg: &AugmentConfig) -> Result<Vec<(Op, f64)>> {
     let ops: Vec<(Op, f64)> = [
         (Op::Synonym, cfg.synonym),
         (Op::Insert, cfg.insert),
@@ -231,83 +278,113 @@ pub fn augment_tasks(
     if ops.is_empty() {
         anyhow::bail!("augment: every operation's rate is 0");
     }
-    let mut reports = vec![];
-    for task in tasks
-        .iter_mut()
-        .filter(|t| cfg.tasks.iter().any(|n| n == t.name()))
-    {
-        let mut report = AugmentReport {
-            task: task.name().to_string(),
-            originals: task.split.train.len(),
-            added: 0,
-            unchanged: 0,
-            by_op: BTreeMap::new(),
-        };
-        let labels = task.data.labels.clone();
-        let weight_by_confidence = task.data.config.weight_by_confidence;
-        let train = task.split.train.clone();
-        for &i in &train {
-            for copy in 0..cfg.copies {
-                let mut rng = ChaCha8Rng::seed_from_u64(example_seed(seed, i, copy));
-                let &(op, rate) = ops.choose(&mut rng).expect("ops not empty");
-                let next = task.encoded.len();
-                let encoded = match &mut task.data.examples {
-                    Examples::Sentence(v) => {
-                        let ex = &v[i];
-                        let words = Words {
-                            words: ex.text.split_whitespace().map(str::to_string).collect(),
-                            tags: None,
-                        };
-                        if words.words.is_empty() {
-                            report.unchanged += 1;
-                            continue;
-                        }
-                        let out = eda(&words, op, rate, &lex, &mut rng);
-                        if out == words {
-                            report.unchanged += 1;
-                            continue;
-                        }
-                        let new = SentenceExample {
-                            text: out.words.join(" "),
-                            ..ex.clone()
-                        };
-                        let e = encode_sentence(tok, &new, &labels, weight_by_confidence);
-                        v.push(new);
-                        e
-                    }
-                    Examples::Token(v) => {
-                        let ex = &v[i];
-                        let words = Words {
-                            words: ex.tokens.clone(),
-                            tags: Some(ex.tags.clone()),
-                        };
-                        let out = eda(&words, op, rate, &lex, &mut rng);
-                        if out == words {
-                            report.unchanged += 1;
-                            continue;
-                        }
-                        let new = TokenExample {
-                            tokens: out.words,
-                            tags: out.tags.expect("token task keeps tags"),
-                            line: ex.line,
-                        };
-                        let e = encode_tokens(tok, &new, &labels);
-                        v.push(new);
-                        e
-                    }
-                }
-                .with_context(|| {
-                    format!("task {:?}: encoding an augmented example", report.task)
-                })?;
-                task.encoded.push(encoded);
-                task.split.train.push(next);
-                report.added += 1;
-                *report.by_op.entry(op).or_default() += 1;
-            }
+    Ok(ops)
+}
+
+/// Augments one task: `copies` attempts per original training example, each with its own
+/// seeded draw of operation; copies that change nothing are counted, not added.
+fn augment_task(task: &mut PreparedTask, aug: &Augmenter) -> Result<AugmentReport> {
+    let mut report = AugmentReport {
+        task: task.name().to_string(),
+        originals: task.split.train.len(),
+        added: 0,
+        unchanged: 0,
+        by_op: BTreeMap::new(),
+    };
+    let train = task.split.train.clone();
+    for &i in &train {
+        for copy in 0..aug.copies {
+            let mut rng = ChaCha8Rng::seed_from_u64(example_seed(aug.seed, i, copy));
+            let &(op, rate) = aug.ops.choose(&mut rng).expect("ops not empty");
+            let Some(encoded) = add_augmented(task, i, (op, rate), aug, &mut rng)? else {
+                report.unchanged += 1;
+                continue;
+            };
+            let next = task.encoded.len();
+            task.encoded.push(encoded);
+            task.split.train.push(next);
+            report.added += 1;
+            *report.by_op.entry(op).or_default() += 1;
         }
-        reports.push(report);
     }
-    Ok(reports)
+    Ok(report)
+}
+
+/// Appends an augmented copy of example `i` to the task's examples and returns its encoding,
+/// or `None` (adding nothing) when the operation left the example as it was.
+fn add_augmented(
+    task: &mut PreparedTask,
+    i: usize,
+    (op, rate): (Op, f64),
+    aug: &Augmenter,
+    rng: &mut ChaCha8Rng,
+) -> Result<Option<Encoded>> {
+    let labels = &task.data.labels;
+    let weight_by_confidence = task.data.config.weight_by_confidence;
+    let encoded = match &mut task.data.examples {
+        Examples::Sentence(v) => {
+            let Some(new) = augmented_sentence(&v[i], op, rate, aug.lex, rng) else {
+                return Ok(None);
+            };
+            let e = encode_sentence(aug.tok, &new, labels, weight_by_confidence);
+            v.push(new);
+            e
+        }
+        Examples::Token(v) => {
+            let Some(new) = augmented_tokens(&v[i], op, rate, aug.lex, rng) else {
+                return Ok(None);
+            };
+            let e = encode_tokens(aug.tok, &new, labels);
+            v.push(new);
+            e
+        }
+    };
+    let encoded = encoded
+        .with_context(|| format!("task {:?}: encoding an augmented example", task.name()))?;
+    Ok(Some(encoded))
+}
+
+/// The sentence with `op` applied to its whitespace-separated words, or `None` when it has no
+/// words or came out unchanged.
+fn augmented_sentence(
+    ex: &SentenceExample,
+    op: Op,
+    rate: f64,
+    lex: &Lexicon,
+    rng: &mut ChaCha8Rng,
+) -> Option<SentenceExample> {
+    let words = Words {
+        words: ex.text.split_whitespace().map(str::to_string).collect(),
+        tags: None,
+    };
+    if words.words.is_empty() {
+        return None;
+    }
+    let out = eda(&words, op, rate, lex, rng);
+    (out != words).then(|| SentenceExample {
+        text: out.words.join(" "),
+        ..ex.clone()
+    })
+}
+
+/// The tagged sentence with `op` applied label-aware, or `None` when it came out unchanged.
+fn augmented_tokens(
+    ex: &TokenExample,
+    op: Op,
+    rate: f64,
+    lex: &Lexicon,
+    rng: &mut ChaCha8Rng,
+) -> Option<TokenExample> {
+    let words = Words {
+        words: ex.tokens.clone(),
+        tags: Some(ex.tags.clone()),
+    };
+    let out = eda(&words, op, rate, lex, rng);
+    (out != words).then(|| TokenExample {
+        tokens: out.words,
+        tags: out.tags.expect("token task keeps tags"),
+        line: ex.line,
+    })
 }
 
 #[cfg(test)]

@@ -53,14 +53,10 @@ impl TaskData {
     }
 }
 
+/// Reads the task's file, parses it by the task's kind and format, cleans it when asked, and
+/// settles the label set; an empty task or one with a single label is an error.
 pub fn load_task(cfg: &TaskConfig) -> Result<TaskData> {
-    let bytes = std::fs::read(&cfg.file).with_context(|| {
-        format!(
-            "task {:?}: cannot read {} (run `glassbox fetch` for the default data)",
-            cfg.name,
-            cfg.file.display()
-        )
-    })?;
+    let bytes = read_task_file(cfg)?;
     let source = cfg.file.display().to_string();
     let (examples, labels, clean) = match (cfg.kind, cfg.format()) {
         (TaskKind::Sentence, Format::Conll) => {
@@ -72,64 +68,8 @@ pub fn load_task(cfg: &TaskConfig) -> Result<TaskData> {
         (TaskKind::Token, Format::Csv | Format::Jsonl) => {
             bail!("task {:?}: a token task reads CoNLL columns", cfg.name)
         }
-        (TaskKind::Sentence, format) => {
-            let raw = if format == Format::Csv {
-                let cols = CsvColumns {
-                    text: &cfg.text_column,
-                    label: &cfg.label_column,
-                    confidence: cfg.confidence_column.as_deref(),
-                };
-                parse_csv(&bytes, &source, &cols)?
-            } else {
-                parse_jsonl(&decode_text(&bytes), &source)?
-            };
-            let (examples, report) = if cfg.clean || cfg.min_confidence.is_some() {
-                let (kept, r) = clean_examples(raw, cfg.clean, cfg.min_confidence);
-                (kept, Some(r))
-            } else {
-                (raw, None)
-            };
-            let labels = match &cfg.labels {
-                Some(l) => {
-                    if let Some(bad) = examples.iter().find(|e| !l.contains(&e.label)) {
-                        bail!(
-                            "{source}:{}: label {:?} is not in the task's labels {l:?}",
-                            bad.line,
-                            bad.label
-                        );
-                    }
-                    l.clone()
-                }
-                None => examples
-                    .iter()
-                    .map(|e| e.label.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-            };
-            (Examples::Sentence(examples), labels, report)
-        }
-        (TaskKind::Token, Format::Conll) => {
-            let examples = parse_conll(&decode_text(&bytes), &source)?;
-            let types = match &cfg.labels {
-                Some(types) => {
-                    for ex in &examples {
-                        for (i, t) in ex.tags.iter().enumerate() {
-                            let kind = Tag::parse(t).kind();
-                            if let Some(kind) = kind.filter(|k| !types.iter().any(|x| x == k)) {
-                                bail!(
-                                    "{source}:{}: entity type {kind:?} is not in the task's labels {types:?}",
-                                    ex.line + i
-                                );
-                            }
-                        }
-                    }
-                    types.clone()
-                }
-                None => entity_types(&examples),
-            };
-            (Examples::Token(examples), bio_tags(&types), None)
-        }
+        (TaskKind::Sentence, format) => load_sentences(cfg, &bytes, &source, format)?,
+        (TaskKind::Token, Format::Conll) => load_tokens(cfg, &bytes, &source)?,
     };
     let data = TaskData {
         config: cfg.clone(),
@@ -137,15 +77,135 @@ pub fn load_task(cfg: &TaskConfig) -> Result<TaskData> {
         labels,
         clean,
     };
+    check_trainable(&data, &source)?;
+    Ok(data)
+}
+
+/// What a task's file yields: its examples, its labels in logit order, and the cleaning
+/// report when cleaning ran.
+type Loaded = (Examples, Vec<String>, Option<CleanReport>);
+
+/// The raw bytes of the task's file, with a hint at `glassbox fetch` when it is missing.
+fn read_task_file(cfg: &TaskConfig) -> Result<Vec<u8>> {
+    std::fs::read(&cfg.file).with_context(|| {
+        format!(
+            "task {:?}: cannot read {} (run `glassbox fetch` for the default data)",
+            cfg.name,
+            cfg.file.display()
+        )
+    })
+}
+
+/// A sentence task from CSV or JSONL: its examples (cleaned when asked) and class labels.
+fn load_sentences(cfg: &TaskConfig, bytes: &[u8], source: &str, format: Format) -> Result<Loaded> {
+    let raw = parse_sentences(cfg, bytes, source, format)?;
+    let (examples, report) = clean_if_asked(cfg, raw);
+    let labels = sentence_labels(cfg, &examples, source)?;
+    Ok((Examples::Sentence(examples), labels, report))
+}
+
+/// Parses the file as CSV (with the configured columns) or as JSONL.
+fn parse_sentences(
+    cfg: &TaskConfig,
+    bytes: &[u8],
+    source: &str,
+    format: Format,
+) -> Result<Vec<SentenceExample>> {
+    Ok(if format == Format::Csv {
+        let cols = CsvColumns {
+            text: &cfg.text_column,
+            label: &cfg.label_column,
+            confidence: cfg.confidence_column.as_deref(),
+        };
+        parse_csv(bytes, source, &cols)?
+    } else {
+        parse_jsonl(&decode_text(bytes), source)?
+    })
+}
+
+/// Cleans the examples and drops low-confidence ones when the config asks for either; the
+/// report is `None` when nothing was asked.
+fn clean_if_asked(
+    cfg: &TaskConfig,
+    raw: Vec<SentenceExample>,
+) -> (Vec<SentenceExample>, Option<CleanReport>) {
+    if cfg.clean || cfg.min_confidence.is_some() {
+        let (kept, r) = clean_examples(raw, cfg.clean, cfg.min_confidence);
+        (kept, Some(r))
+    } else {
+        (raw, None)
+    }
+}
+
+/// The configured labels, which every example's label must be among; without them, the labels
+/// the examples use, sorted.
+fn sentence_labels(
+    cfg: &TaskConfig,
+    examples: &[SentenceExample],
+    source: &str,
+) -> Result<Vec<String>> {
+    match &cfg.labels {
+        Some(l) => {
+            if let Some(bad) = examples.iter().find(|e| !l.contains(&e.label)) {
+                bail!(
+                    "{source}:{}: label {:?} is not in the task's labels {l:?}",
+                    bad.line,
+                    bad.label
+                );
+            }
+            Ok(l.clone())
+        }
+        None => Ok(examples
+            .iter()
+            .map(|e| e.label.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()),
+    }
+}
+
+/// A token task from CoNLL columns: its examples and the BIO tags of its entity types.
+fn load_tokens(cfg: &TaskConfig, bytes: &[u8], source: &str) -> Result<Loaded> {
+    let examples = parse_conll(&decode_text(bytes), source)?;
+    let types = match &cfg.labels {
+        Some(types) => {
+            check_entity_types(&examples, types, source)?;
+            types.clone()
+        }
+        None => entity_types(&examples),
+    };
+    Ok((Examples::Token(examples), bio_tags(&types), None))
+}
+
+/// Every tagged word's entity type must be one of the configured `types`; the error names the
+/// line of the first that is not.
+fn check_entity_types(examples: &[TokenExample], types: &[String], source: &str) -> Result<()> {
+    for ex in examples {
+        for (i, t) in ex.tags.iter().enumerate() {
+            let kind = Tag::parse(t).kind();
+            if let Some(kind) = kind.filter(|k| !types.iter().any(|x| x == k)) {
+                bail!(
+                    "{source}:{}: entity type {kind:?} is not in the task's labels {types:?}",
+                    ex.line + i
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A task needs examples and at least two labels to be trained on.
+fn check_trainable(data: &TaskData, source: &str) -> Result<()> {
+    let name = &data.config.name;
     if data.is_empty() {
-        bail!("task {:?}: {} holds no examples", cfg.name, source);
+        bail!("task {:?}: {} holds no examples", name, source);
     }
     if data.labels.len() < 2 {
         bail!(
             "task {:?}: needs at least two labels, found {:?}",
-            cfg.name,
+            name,
             data.labels
         );
     }
-    Ok(data)
+    Ok(())
 }

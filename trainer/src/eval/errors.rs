@@ -4,13 +4,16 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::{bail, Result};
 use glassbox_model::text::decode::{bio_spans, TagSpan};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::Predictions;
+use crate::data::conll::TokenExample;
 use crate::data::encode::join_words;
 use crate::data::prepare::PreparedTask;
+use crate::data::sentence::SentenceExample;
 use crate::data::task::Examples;
 use crate::metrics::classification::class_scores;
 use crate::metrics::span::span_scores;
@@ -135,104 +138,192 @@ fn words_text(words: &[String], span: &TagSpan) -> String {
     words[span.start..span.end].join(" ")
 }
 
-pub fn analyse(task: &PreparedTask, idx: &[usize], preds: &Predictions) -> Analysis {
-    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
-    let mut errors = vec![];
-    let mut by_slice: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
-    let mut confusion = BTreeMap::new();
-    match (&task.data.examples, preds) {
-        (Examples::Sentence(ex), Predictions::Sentence { gold, pred, probs }) => {
-            let labels = task.labels();
-            for (k, &i) in idx.iter().enumerate() {
-                let e = &ex[i];
-                let sl = slices(&e.text);
-                for s in &sl {
-                    by_slice.entry(s).or_default().push(k);
-                }
-                if gold[k] != pred[k] {
-                    let pair = format!("{}→{}", labels[gold[k]], labels[pred[k]]);
-                    *groups.entry(pair.clone()).or_default() += 1;
-                    errors.push(json!({
-                        "task": task.name(), "line": e.line, "text": e.text, "error": pair,
-                        "gold": labels[gold[k]], "pred": labels[pred[k]],
-                        "confidence": probs[k][pred[k]], "slices": sl,
-                    }));
-                }
-            }
-            let slices = by_slice
-                .into_iter()
-                .map(|(s, ks)| {
-                    let g: Vec<usize> = ks.iter().map(|&k| gold[k]).collect();
-                    let p: Vec<usize> = ks.iter().map(|&k| pred[k]).collect();
-                    (
-                        s.to_string(),
-                        (ks.len(), class_scores(labels, &g, &p).macro_avg.f1),
-                    )
-                })
-                .collect();
-            Analysis {
-                task: task.name().into(),
-                groups,
-                slices,
-                type_confusion: vec![],
-                errors,
-            }
+/// Error analysis of the examples `idx` of `task`, whose predictions are `preds` (one per
+/// index, in the same order). Fails, rather than panicking, when the predictions are of the
+/// other kind than the task's examples.
+pub fn analyse(task: &PreparedTask, idx: &[usize], preds: &Predictions) -> Result<Analysis> {
+    match (preds, &task.data.examples) {
+        (Predictions::Sentence { gold, pred, probs }, Examples::Sentence(ex)) => {
+            let sentences = SentencePredictions { gold, pred, probs };
+            Ok(analyse_sentences(task, ex, idx, &sentences))
         }
         (
-            Examples::Token(ex),
             Predictions::Token {
                 gold,
                 pred,
                 confidence,
             },
+            Examples::Token(ex),
         ) => {
-            for (k, &i) in idx.iter().enumerate() {
-                let e = &ex[i];
-                let (text, _) = join_words(&e.tokens);
-                for s in slices(&text) {
-                    by_slice.entry(s).or_default().push(k);
-                }
-                let gs = bio_spans(&gold[k]);
-                let ps = bio_spans(&pred[k]);
-                for (kind, g, p) in span_errors(&gs, &ps, &mut confusion) {
-                    *groups
-                        .entry(
-                            serde_json::to_value(kind)
-                                .unwrap()
-                                .as_str()
-                                .unwrap()
-                                .to_string(),
-                        )
-                        .or_default() += 1;
-                    let conf = p.as_ref().map(|p| {
-                        confidence[k][p.start..p.end].iter().sum::<f32>() / (p.end - p.start) as f32
-                    });
-                    errors.push(json!({
-                        "task": task.name(), "line": e.line, "text": text, "error": kind,
-                        "gold": g.as_ref().map(|g| json!({"type": g.label, "text": words_text(&e.tokens, g), "words": [g.start, g.end]})),
-                        "pred": p.as_ref().map(|p| json!({"type": p.label, "text": words_text(&e.tokens, p), "words": [p.start, p.end]})),
-                        "confidence": conf, "slices": slices(&text),
-                    }));
-                }
-            }
-            let slices = by_slice
-                .into_iter()
-                .map(|(s, ks)| {
-                    let g: Vec<Vec<String>> = ks.iter().map(|&k| gold[k].clone()).collect();
-                    let p: Vec<Vec<String>> = ks.iter().map(|&k| pred[k].clone()).collect();
-                    (s.to_string(), (ks.len(), span_scores(&g, &p).micro.f1))
-                })
-                .collect();
-            Analysis {
-                task: task.name().into(),
-                groups,
-                slices,
-                type_confusion: confusion.into_iter().map(|((a, b), n)| (a, b, n)).collect(),
-                errors,
-            }
+            let tokens = TokenPredictions {
+                gold,
+                pred,
+                confidence,
+            };
+            Ok(analyse_tokens(task, ex, idx, &tokens))
         }
-        _ => unreachable!("predictions match the task kind"),
+        (Predictions::Sentence { .. }, Examples::Token(_)) => bail!(
+            "task {:?}: sentence predictions for a token task's examples",
+            task.name()
+        ),
+        (Predictions::Token { .. }, Examples::Sentence(_)) => bail!(
+            "task {:?}: token predictions for a sentence task's examples",
+            task.name()
+        ),
     }
+}
+
+/// The fields of [`Predictions::Sentence`], borrowed, so the sentence analysis can take them
+/// as one argument.
+struct SentencePredictions<'a> {
+    gold: &'a [usize],
+    pred: &'a [usize],
+    probs: &'a [Vec<f32>],
+}
+
+/// The fields of [`Predictions::Token`], borrowed, so the entity analysis can take them as one
+/// argument.
+struct TokenPredictions<'a> {
+    gold: &'a [Vec<String>],
+    pred: &'a [Vec<String>],
+    confidence: &'a [Vec<f32>],
+}
+
+/// Slice name → positions (into `idx`) of the examples that fall in it.
+type SliceMembers = BTreeMap<&'static str, Vec<usize>>;
+
+/// Records that the example at position `k` belongs to each of `names`.
+fn add_to_slices(by_slice: &mut SliceMembers, names: &[&'static str], k: usize) {
+    for s in names {
+        by_slice.entry(s).or_default().push(k);
+    }
+}
+
+/// Sentence task: errors grouped by `gold→pred` label pair, slices scored by macro-F1.
+fn analyse_sentences(
+    task: &PreparedTask,
+    ex: &[SentenceExample],
+    idx: &[usize],
+    preds: &SentencePredictions,
+) -> Analysis {
+    let labels = task.labels();
+    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    let mut errors = vec![];
+    let mut by_slice = SliceMembers::new();
+    for (k, &i) in idx.iter().enumerate() {
+        let e = &ex[i];
+        let sl = slices(&e.text);
+        add_to_slices(&mut by_slice, &sl, k);
+        let (gold, pred) = (preds.gold[k], preds.pred[k]);
+        if gold != pred {
+            let pair = format!("{}→{}", labels[gold], labels[pred]);
+            *groups.entry(pair.clone()).or_default() += 1;
+            errors.push(json!({
+                "task": task.name(), "line": e.line, "text": e.text, "error": pair,
+                "gold": labels[gold], "pred": labels[pred],
+                "confidence": preds.probs[k][pred], "slices": sl,
+            }));
+        }
+    }
+    Analysis {
+        task: task.name().into(),
+        groups,
+        slices: sentence_slice_scores(labels, by_slice, preds),
+        type_confusion: vec![],
+        errors,
+    }
+}
+
+/// Each slice's size and the macro-F1 of the sentence predictions in it.
+fn sentence_slice_scores(
+    labels: &[String],
+    by_slice: SliceMembers,
+    preds: &SentencePredictions,
+) -> BTreeMap<String, (usize, f64)> {
+    by_slice
+        .into_iter()
+        .map(|(s, ks)| {
+            let g: Vec<usize> = ks.iter().map(|&k| preds.gold[k]).collect();
+            let p: Vec<usize> = ks.iter().map(|&k| preds.pred[k]).collect();
+            (
+                s.to_string(),
+                (ks.len(), class_scores(labels, &g, &p).macro_avg.f1),
+            )
+        })
+        .collect()
+}
+
+/// Entity task: errors grouped by [`SpanError`] kind, the entity type confusion, and slices
+/// scored by span micro-F1.
+fn analyse_tokens(
+    task: &PreparedTask,
+    ex: &[TokenExample],
+    idx: &[usize],
+    preds: &TokenPredictions,
+) -> Analysis {
+    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    let mut errors = vec![];
+    let mut by_slice = SliceMembers::new();
+    let mut confusion = BTreeMap::new();
+    for (k, &i) in idx.iter().enumerate() {
+        let e = &ex[i];
+        let (text, _) = join_words(&e.tokens);
+        let sl = slices(&text);
+        add_to_slices(&mut by_slice, &sl, k);
+        let gs = bio_spans(&preds.gold[k]);
+        let ps = bio_spans(&preds.pred[k]);
+        for (kind, g, p) in span_errors(&gs, &ps, &mut confusion) {
+            *groups.entry(span_error_name(kind)).or_default() += 1;
+            errors.push(json!({
+                "task": task.name(), "line": e.line, "text": text, "error": kind,
+                "gold": g.as_ref().map(|g| span_json(&e.tokens, g)),
+                "pred": p.as_ref().map(|p| span_json(&e.tokens, p)),
+                "confidence": p.as_ref().map(|p| mean_confidence(&preds.confidence[k], p)),
+                "slices": sl,
+            }));
+        }
+    }
+    Analysis {
+        task: task.name().into(),
+        groups,
+        slices: token_slice_scores(by_slice, preds),
+        type_confusion: confusion.into_iter().map(|((a, b), n)| (a, b, n)).collect(),
+        errors,
+    }
+}
+
+/// The name an error kind is grouped (and serialised) under, e.g. `wrong_type`.
+fn span_error_name(kind: SpanError) -> String {
+    serde_json::to_value(kind)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// An entity as it appears in an error record: its type, its words and their range.
+fn span_json(words: &[String], span: &TagSpan) -> Value {
+    json!({"type": span.label, "text": words_text(words, span), "words": [span.start, span.end]})
+}
+
+/// How sure the model was of a predicted entity: the mean confidence over its words.
+fn mean_confidence(confidence: &[f32], span: &TagSpan) -> f32 {
+    confidence[span.start..span.end].iter().sum::<f32>() / (span.end - span.start) as f32
+}
+
+/// Each slice's size and the span micro-F1 of the entity predictions in it.
+fn token_slice_scores(
+    by_slice: SliceMembers,
+    preds: &TokenPredictions,
+) -> BTreeMap<String, (usize, f64)> {
+    by_slice
+        .into_iter()
+        .map(|(s, ks)| {
+            let g: Vec<Vec<String>> = ks.iter().map(|&k| preds.gold[k].clone()).collect();
+            let p: Vec<Vec<String>> = ks.iter().map(|&k| preds.pred[k].clone()).collect();
+            (s.to_string(), (ks.len(), span_scores(&g, &p).micro.f1))
+        })
+        .collect()
 }
 
 /// The summary table as Markdown.
@@ -295,6 +386,118 @@ mod tests {
         assert_eq!(conf[&("boundary".into(), "company".into())], 1);
         assert_eq!(conf[&("(none)".into(), "product".into())], 1);
         assert_eq!(conf[&("movie".into(), "(none)".into())], 1);
+    }
+
+    fn task(examples: Examples, labels: &[&str]) -> PreparedTask {
+        use crate::data::split::Split;
+        use crate::data::task::TaskData;
+        let kind = match &examples {
+            Examples::Sentence(_) => "sentence",
+            Examples::Token(_) => "token",
+        };
+        let config = serde_json::from_value(json!({"name": "t", "kind": kind, "file": "t"}));
+        PreparedTask {
+            data: TaskData {
+                config: config.unwrap(),
+                examples,
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+                clean: None,
+            },
+            split: Split {
+                train: vec![],
+                dev: vec![],
+                test: vec![],
+            },
+            encoded: vec![],
+        }
+    }
+
+    fn sentence(text: &str, label: &str, line: usize) -> SentenceExample {
+        SentenceExample {
+            text: text.into(),
+            label: label.into(),
+            confidence: None,
+            line,
+        }
+    }
+
+    fn strings(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn sentence_errors_are_grouped_by_label_pair() {
+        let ex = vec![
+            sentence("i love it", "pos", 2),
+            sentence("not good", "neg", 3),
+        ];
+        let t = task(Examples::Sentence(ex), &["neg", "pos"]);
+        let preds = Predictions::Sentence {
+            gold: vec![0, 1],
+            pred: vec![1, 1],
+            probs: vec![vec![0.25, 0.75], vec![0.5, 0.5]],
+        };
+        let a = analyse(&t, &[1, 0], &preds).unwrap();
+        assert_eq!(a.groups, BTreeMap::from([("neg→pos".to_string(), 1)]));
+        assert_eq!(a.slices["length ≤10 words"].0, 2);
+        assert_eq!(a.slices["negation"].0, 1);
+        assert!(a.type_confusion.is_empty());
+        assert_eq!(
+            a.errors,
+            [json!({
+                "task": "t", "line": 3, "text": "not good", "error": "neg→pos",
+                "gold": "neg", "pred": "pos", "confidence": 0.75,
+                "slices": ["length ≤10 words", "negation"],
+            })]
+        );
+    }
+
+    #[test]
+    fn token_errors_carry_both_entities_and_the_mean_confidence() {
+        let ex = vec![TokenExample {
+            tokens: strings("Star Wars rocks"),
+            tags: strings("B-movie I-movie O"),
+            line: 5,
+        }];
+        let t = task(Examples::Token(ex), &["O", "B-movie", "I-movie"]);
+        let preds = Predictions::Token {
+            gold: vec![strings("B-movie I-movie O")],
+            pred: vec![strings("B-movie I-movie B-movie")],
+            confidence: vec![vec![0.5, 0.5, 0.75]],
+        };
+        let a = analyse(&t, &[0], &preds).unwrap();
+        assert_eq!(a.groups, BTreeMap::from([("spurious".to_string(), 1)]));
+        assert_eq!(
+            a.type_confusion,
+            [
+                ("(none)".to_string(), "movie".to_string(), 1),
+                ("movie".to_string(), "movie".to_string(), 1)
+            ]
+        );
+        assert_eq!(
+            a.errors,
+            [json!({
+                "task": "t", "line": 5, "text": "Star Wars rocks", "error": "spurious",
+                "gold": null,
+                "pred": {"type": "movie", "text": "rocks", "words": [2, 3]},
+                "confidence": 0.75, "slices": ["length ≤10 words"],
+            })]
+        );
+    }
+
+    #[test]
+    fn predictions_of_the_other_kind_are_an_error_not_a_panic() {
+        let t = task(
+            Examples::Sentence(vec![sentence("hi", "a", 1)]),
+            &["a", "b"],
+        );
+        let preds = Predictions::Token {
+            gold: vec![],
+            pred: vec![],
+            confidence: vec![],
+        };
+        let e = analyse(&t, &[], &preds).unwrap_err().to_string();
+        assert!(e.contains("token predictions for a sentence task"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,8 @@ use super::errors::{analyse, summary_markdown, Analysis};
 use super::{Predictions, TaskScores};
 use crate::data::prepare::PreparedTask;
 use crate::io::write_atomic;
+use crate::metrics::classification::ClassReport;
+use crate::metrics::span::SpanReport;
 use crate::plots;
 
 /// Scores and error analysis of one split, written to `out`.
@@ -24,74 +26,124 @@ pub fn write_eval(
         &out.join("scores.json"),
         serde_json::to_string_pretty(scores)?.as_bytes(),
     )?;
-    let analyses: Vec<Analysis> = tasks
+    let analyses = tasks
         .iter()
         .zip(preds)
         .map(|(t, p)| analyse(t, t.indices(split), p))
-        .collect();
+        .collect::<Result<Vec<Analysis>>>()?;
+    write_error_files(out, &analyses)?;
+    for (s, a) in scores.iter().zip(&analyses) {
+        plot_task(out, split, s, a)?;
+    }
+    Ok(analyses)
+}
+
+/// The error analysis in its three forms: every error (`errors.jsonl`), the grouped counts and
+/// slice scores (`errors_summary.json`) and the same as a Markdown table (`errors_summary.md`).
+fn write_error_files(out: &Path, analyses: &[Analysis]) -> Result<()> {
+    write_atomic(
+        &out.join("errors.jsonl"),
+        errors_jsonl(analyses)?.as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("errors_summary.json"),
+        serde_json::to_string_pretty(analyses)?.as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("errors_summary.md"),
+        summary_markdown(analyses).as_bytes(),
+    )
+}
+
+/// Every error of every task, one JSON object a line, tasks in order.
+fn errors_jsonl(analyses: &[Analysis]) -> Result<String> {
     let mut lines = String::new();
-    for a in &analyses {
+    for a in analyses {
         for e in &a.errors {
             lines.push_str(&serde_json::to_string(e)?);
             lines.push('\n');
         }
     }
-    write_atomic(&out.join("errors.jsonl"), lines.as_bytes())?;
-    write_atomic(
-        &out.join("errors_summary.json"),
-        serde_json::to_string_pretty(&analyses)?.as_bytes(),
-    )?;
-    write_atomic(
-        &out.join("errors_summary.md"),
-        summary_markdown(&analyses).as_bytes(),
-    )?;
-    for (s, a) in scores.iter().zip(&analyses) {
-        if let Some(c) = &s.classification {
-            plots::heatmap(
-                &out.join(format!("confusion_{}", s.task)),
-                &format!("{}: confusion ({split})", s.task),
-                &c.labels,
-                &c.labels,
-                &c.confusion,
-            )?;
-        }
-        if let Some(sp) = &s.spans {
-            let bars: Vec<(String, f64)> =
-                sp.per_type.iter().map(|(k, p)| (k.clone(), p.f1)).collect();
-            plots::bar_chart(
-                &out.join(format!("f1_per_type_{}", s.task)),
-                &format!("{}: span F1 per entity type ({split})", s.task),
-                "F1",
-                &bars,
-            )?;
-            let mut rows: Vec<String> = sp.per_type.keys().cloned().collect();
-            let mut cols = rows.clone();
-            rows.extend(["boundary".to_string(), "(none)".to_string()]);
-            cols.push("(none)".to_string());
-            let m: Vec<Vec<usize>> = rows
-                .iter()
-                .map(|r| {
-                    cols.iter()
-                        .map(|c| {
-                            a.type_confusion
-                                .iter()
-                                .find(|(g, p, _)| g == r && p == c)
-                                .map_or(0, |x| x.2)
-                        })
-                        .collect()
-                })
-                .collect();
-            plots::heatmap(
-                &out.join(format!("confusion_{}", s.task)),
-                &format!(
-                    "{}: entity types ({split}); boundary = overlapping span",
-                    s.task
-                ),
-                &rows,
-                &cols,
-                &m,
-            )?;
-        }
+    Ok(lines)
+}
+
+/// The charts of one task: the class confusion of a sentence task, or the per-type F1 and the
+/// entity type confusion of a token task.
+fn plot_task(out: &Path, split: &str, s: &TaskScores, a: &Analysis) -> Result<()> {
+    if let Some(c) = &s.classification {
+        plot_class_confusion(out, split, &s.task, c)?;
     }
-    Ok(analyses)
+    if let Some(sp) = &s.spans {
+        plot_f1_per_type(out, split, &s.task, sp)?;
+        plot_type_confusion(out, split, &s.task, sp, a)?;
+    }
+    Ok(())
+}
+
+/// Gold class against predicted class, as a heatmap.
+fn plot_class_confusion(out: &Path, split: &str, task: &str, c: &ClassReport) -> Result<()> {
+    plots::heatmap(
+        &out.join(format!("confusion_{task}")),
+        &format!("{task}: confusion ({split})"),
+        &c.labels,
+        &c.labels,
+        &c.confusion,
+    )
+}
+
+/// Span F1 of each entity type, as a bar chart.
+fn plot_f1_per_type(out: &Path, split: &str, task: &str, sp: &SpanReport) -> Result<()> {
+    let bars: Vec<(String, f64)> = sp.per_type.iter().map(|(k, p)| (k.clone(), p.f1)).collect();
+    plots::bar_chart(
+        &out.join(format!("f1_per_type_{task}")),
+        &format!("{task}: span F1 per entity type ({split})"),
+        "F1",
+        &bars,
+    )
+}
+
+/// Gold entity type against predicted type (with the `boundary` and `(none)` rows and the
+/// `(none)` column of [`Analysis::type_confusion`]), as a heatmap.
+fn plot_type_confusion(
+    out: &Path,
+    split: &str,
+    task: &str,
+    sp: &SpanReport,
+    a: &Analysis,
+) -> Result<()> {
+    let (rows, cols) = type_confusion_axes(sp);
+    let m = type_confusion_matrix(a, &rows, &cols);
+    plots::heatmap(
+        &out.join(format!("confusion_{task}")),
+        &format!("{task}: entity types ({split}); boundary = overlapping span"),
+        &rows,
+        &cols,
+        &m,
+    )
+}
+
+/// Row and column labels of the entity type confusion: the entity types, then the rows
+/// `boundary` and `(none)` and the column `(none)`.
+fn type_confusion_axes(sp: &SpanReport) -> (Vec<String>, Vec<String>) {
+    let mut rows: Vec<String> = sp.per_type.keys().cloned().collect();
+    let mut cols = rows.clone();
+    rows.extend(["boundary".to_string(), "(none)".to_string()]);
+    cols.push("(none)".to_string());
+    (rows, cols)
+}
+
+/// The counts of the analysis laid out on `rows` × `cols`; a pair never seen counts 0.
+fn type_confusion_matrix(a: &Analysis, rows: &[String], cols: &[String]) -> Vec<Vec<usize>> {
+    rows.iter()
+        .map(|r| {
+            cols.iter()
+                .map(|c| {
+                    a.type_confusion
+                        .iter()
+                        .find(|(g, p, _)| g == r && p == c)
+                        .map_or(0, |x| x.2)
+                })
+                .collect()
+        })
+        .collect()
 }

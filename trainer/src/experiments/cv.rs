@@ -65,6 +65,30 @@ pub fn cross_validate<B: AutodiffBackend>(
     out: &Path,
     device: &B::Device,
 ) -> Result<Value> {
+    check_fold_args(k, only)?;
+    let per_task_folds = deal_folds(cfg, k)?;
+    let fold_cfg = fold_config(cfg);
+    std::fs::create_dir_all(out)?;
+    let mut fold_scores: Vec<Value> = vec![];
+    for f in (0..k).filter(|&f| only.is_none_or(|o| o == f)) {
+        let dir = fold_dir(out, f);
+        if !dir.is_finished() {
+            train_fold::<B>(&fold_cfg, &dir, f, k, &per_task_folds, device)?;
+        }
+        fold_scores.push(dir.best()?.dev);
+    }
+    if let Some(f) = only {
+        return Ok(single_fold_result(out, k, f, &fold_scores[0]));
+    }
+    let values = metric_values(&fold_scores);
+    let result = summary_json(cfg, k, &per_task_folds, &values);
+    write_json(&out.join(CV_RESULT), &result)?;
+    plot_spread(out, k, &values)?;
+    Ok(result)
+}
+
+/// Rejects fewer than two folds, and a `--fold` that is not one of them.
+fn check_fold_args(k: usize, only: Option<usize>) -> Result<()> {
     if k < 2 {
         bail!("--folds must be at least 2");
     }
@@ -74,73 +98,119 @@ pub fn cross_validate<B: AutodiffBackend>(
             k - 1
         );
     }
-    // The base splits decide what is test; only train+dev are folded.
+    Ok(())
+}
+
+/// One task's K folds (example indices, each sorted as dealt) and its untouched test split.
+struct TaskFolds {
+    folds: Vec<Vec<usize>>,
+    test: Vec<usize>,
+}
+
+impl TaskFolds {
+    /// The split of fold `f`: every other fold trains, fold `f` is held out as dev.
+    fn split(&self, f: usize) -> Split {
+        let mut train: Vec<usize> = self
+            .folds
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != f)
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        train.sort_unstable();
+        Split {
+            train,
+            dev: self.folds[f].clone(),
+            test: self.test.clone(),
+        }
+    }
+
+    /// How many examples each fold holds.
+    fn sizes(&self) -> Vec<usize> {
+        self.folds.iter().map(Vec::len).collect()
+    }
+}
+
+/// Pools each task's train and dev splits and deals them into `k` stratified folds; the base
+/// splits decide what is test, and test is never folded.
+fn deal_folds(cfg: &TrainConfig, k: usize) -> Result<Vec<TaskFolds>> {
     let (tasks, _, _) = crate::data::prepare::prepare_config(cfg)?;
+    Ok(tasks
+        .iter()
+        .map(|t| {
+            let pool: Vec<usize> = t.split.train.iter().chain(&t.split.dev).copied().collect();
+            let strata = t.data.strata();
+            let keys: Vec<String> = pool.iter().map(|&i| strata[i].clone()).collect();
+            let folds = stratified_folds(&keys, k, cfg.seed ^ 0xcf)
+                .into_iter()
+                .map(|f| f.into_iter().map(|j| pool[j]).collect())
+                .collect();
+            TaskFolds {
+                folds,
+                test: t.split.test.clone(),
+            }
+        })
+        .collect())
+}
+
+/// The config a fold trains with: the full step budget, evaluated once at the end and never
+/// stopped early, so nothing is chosen on the held-out fold.
+fn fold_config(cfg: &TrainConfig) -> TrainConfig {
     let mut fold_cfg = cfg.clone();
     fold_cfg.train.eval_every = cfg.train.steps;
     fold_cfg.train.patience = 0;
-    let mut per_task_folds = vec![];
-    for t in &tasks {
-        let pool: Vec<usize> = t.split.train.iter().chain(&t.split.dev).copied().collect();
-        let strata = t.data.strata();
-        let keys: Vec<String> = pool.iter().map(|&i| strata[i].clone()).collect();
-        let folds: Vec<Vec<usize>> = stratified_folds(&keys, k, cfg.seed ^ 0xcf)
-            .into_iter()
-            .map(|f| f.into_iter().map(|j| pool[j]).collect())
-            .collect();
-        per_task_folds.push((folds, t.split.test.clone()));
-    }
-    drop(tasks);
-    std::fs::create_dir_all(out)?;
-    let mut fold_scores: Vec<Value> = vec![];
-    let fold_dir = |f: usize| RunDir::new(out.join(format!("fold-{f}")));
-    let is_done = |f: usize| fold_dir(f).is_finished();
-    for f in (0..k).filter(|&f| only.is_none_or(|o| o == f)) {
-        let dir = fold_dir(f);
-        let splits: Vec<Split> = per_task_folds
-            .iter()
-            .map(|(folds, test)| {
-                let mut train: Vec<usize> = folds
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != f)
-                    .flat_map(|(_, v)| v.iter().copied())
-                    .collect();
-                train.sort_unstable();
-                Split {
-                    train,
-                    dev: folds[f].clone(),
-                    test: test.clone(),
-                }
-            })
-            .collect();
-        if !is_done(f) {
-            let resume = crate::train::checkpoint::resume_or_clear(dir.path())?;
-            eprintln!(
-                "fold {}/{k}{}",
-                f + 1,
-                if resume { " (resuming)" } else { "" }
-            );
-            crate::train::train_with::<B>(&fold_cfg, dir.path(), resume, Some(splits), device)?;
+    fold_cfg
+}
+
+/// The run folder of fold `f`.
+fn fold_dir(out: &Path, f: usize) -> RunDir {
+    RunDir::new(out.join(format!("fold-{f}")))
+}
+
+/// Trains fold `f` into `dir`, resuming an interrupted run of it.
+fn train_fold<B: AutodiffBackend>(
+    fold_cfg: &TrainConfig,
+    dir: &RunDir,
+    f: usize,
+    k: usize,
+    per_task_folds: &[TaskFolds],
+    device: &B::Device,
+) -> Result<()> {
+    let splits: Vec<Split> = per_task_folds.iter().map(|t| t.split(f)).collect();
+    let resume = crate::train::checkpoint::resume_or_clear(dir.path())?;
+    eprintln!(
+        "fold {}/{k}{}",
+        f + 1,
+        if resume { " (resuming)" } else { "" }
+    );
+    crate::train::train_with::<B>(fold_cfg, dir.path(), resume, Some(splits), device)?;
+    Ok(())
+}
+
+/// After a `--fold` run: says which folds are still to train, and returns that fold's scores.
+fn single_fold_result(out: &Path, k: usize, f: usize, scores: &Value) -> Value {
+    let pending: Vec<usize> = (0..k)
+        .filter(|&i| !fold_dir(out, i).is_finished())
+        .collect();
+    eprintln!(
+        "{} done; {}",
+        fold_dir(out, f).path().display(),
+        if pending.is_empty() {
+            "every fold is done: rerun without --fold for the summary".to_string()
+        } else {
+            format!("folds still to train: {pending:?}")
         }
-        fold_scores.push(dir.best()?.dev);
-    }
-    if let Some(f) = only {
-        let pending: Vec<usize> = (0..k).filter(|&i| !is_done(i)).collect();
-        eprintln!(
-            "{} done; {}",
-            fold_dir(f).path().display(),
-            if pending.is_empty() {
-                "every fold is done: rerun without --fold for the summary".to_string()
-            } else {
-                format!("folds still to train: {pending:?}")
-            }
-        );
-        return Ok(json!({ "fold": f, "scores": fold_scores[0], "pending": pending }));
-    }
-    // task → metric → values over folds
-    let mut values: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
-    for scores in &fold_scores {
+    );
+    json!({ "fold": f, "scores": scores, "pending": pending })
+}
+
+/// Task → metric → its value on each fold, in fold order.
+type FoldValues = BTreeMap<String, BTreeMap<String, Vec<f64>>>;
+
+/// Collects every task's flat metrics across the folds' dev scores.
+fn metric_values(fold_scores: &[Value]) -> FoldValues {
+    let mut values = FoldValues::new();
+    for scores in fold_scores {
         for s in scores.as_array().into_iter().flatten() {
             let task = s["task"].as_str().unwrap_or("?").to_string();
             for (m, v) in crate::eval::flat_metrics(s) {
@@ -153,17 +223,30 @@ pub fn cross_validate<B: AutodiffBackend>(
             }
         }
     }
+    values
+}
+
+/// The CV result: fold count, budget, fold sizes, and a mean with 95% interval per metric.
+fn summary_json(
+    cfg: &TrainConfig,
+    k: usize,
+    per_task_folds: &[TaskFolds],
+    values: &FoldValues,
+) -> Value {
     let summary: BTreeMap<&String, BTreeMap<&String, Interval>> = values
         .iter()
         .map(|(t, ms)| (t, ms.iter().map(|(m, v)| (m, interval(v))).collect()))
         .collect();
-    let result = json!({
+    json!({
         "folds": k,
         "steps_per_fold": cfg.train.steps,
-        "fold_sizes": per_task_folds.iter().map(|(f, _)| f.iter().map(Vec::len).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "fold_sizes": per_task_folds.iter().map(TaskFolds::sizes).collect::<Vec<_>>(),
         "summary": summary,
-    });
-    write_json(&out.join(CV_RESULT), &result)?;
+    })
+}
+
+/// Plots the spread over folds of each task's headline metrics.
+fn plot_spread(out: &Path, k: usize, values: &FoldValues) -> Result<()> {
     let groups: Vec<(String, Vec<f64>)> = values
         .iter()
         .flat_map(|(t, ms)| {
@@ -181,8 +264,7 @@ pub fn cross_validate<B: AutodiffBackend>(
         &out.join("cv_spread"),
         &format!("{k}-fold cross-validation"),
         &groups,
-    )?;
-    Ok(result)
+    )
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ pub fn combine<B: AutodiffBackend>(
     t: &TrainParams,
     model: &Glassbox<B>,
     state: &mut BalanceState,
-    tasks: &mut Vec<TaskGrad>,
+    tasks: &mut [TaskGrad],
     sets: &ParamSets,
 ) -> GradientsParams {
     match t.balance {

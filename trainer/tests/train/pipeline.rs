@@ -199,30 +199,23 @@ fn export_writes_int8_smaller_with_the_float_scores_on_its_card() {
     } = bundles();
     let size = |d: &Path| std::fs::metadata(d.join("model.bpk")).unwrap().len();
     assert!(
-        size(&b8) * 2 < size(&b32),
+        size(b8) * 2 < size(b32),
         "int8 {} vs fp32 {}",
-        size(&b8),
-        size(&b32)
+        size(b8),
+        size(b32)
     );
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(b32.join("manifest.json")).unwrap()).unwrap();
+    let manifest = manifest(b32);
     assert_eq!(manifest["heads_trained"], true);
     assert!(manifest["files"]["MODEL_CARD.md"].is_string());
     let card = std::fs::read_to_string(b32.join("MODEL_CARD.md")).unwrap();
     assert!(card.contains("## Intended use") && card.contains("## Limitations"));
-    let manifest_f1 = manifest["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["task"] == "mood" && m["name"] == "macro_f1")
-        .expect("sentence macro-F1 in the manifest");
+    let manifest_f1 = mood_f1(&manifest);
     assert_eq!(manifest_f1["split"], "test");
     // The int8 bundle records its float weights' scores: those of the fp32 bundle.
-    let m8: Value =
-        serde_json::from_slice(&std::fs::read(b8.join("manifest.json")).unwrap()).unwrap();
+    let m8 = crate::pipeline::manifest(b8);
     let fp32 = &m8["training"]["fp32"];
-    assert_eq!(fp32["weights_bytes"].as_u64(), Some(size(&b32)));
-    assert_eq!(fp32["quantized_bytes"].as_u64(), Some(size(&b8)));
+    assert_eq!(fp32["weights_bytes"].as_u64(), Some(size(b32)));
+    assert_eq!(fp32["quantized_bytes"].as_u64(), Some(size(b8)));
     let values = |metrics: &Value| -> Vec<(String, String, f64)> {
         metrics
             .as_array()
@@ -240,14 +233,7 @@ fn export_writes_int8_smaller_with_the_float_scores_on_its_card() {
         "fp32 is its own reference"
     );
     let card8 = std::fs::read_to_string(b8.join("MODEL_CARD.md")).unwrap();
-    let f1_8 = m8["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["task"] == "mood" && m["name"] == "macro_f1")
-        .unwrap()["value"]
-        .as_f64()
-        .unwrap();
+    let f1_8 = mood_f1(&m8)["value"].as_f64().unwrap();
     let f1_32 = manifest_f1["value"].as_f64().unwrap();
     let row = format!(
         "| mood | macro_f1 | {:.1} | {:.1} | {:+.2} |",
