@@ -10,11 +10,9 @@ cargo fmt --all --check
 cargo clippy --all-targets -q -- -D warnings
 cargo clippy -q -p glassbox-app --target wasm32-unknown-unknown -- -D warnings
 
-echo "== native tests (model unit tests, CLI, tokenizer, parity with the numpy reference on cpu and wgpu)"
+echo "== native tests (model unit tests, CLI, tokenizer, parity with the numpy reference on cpu and wgpu, the page's pure helpers)"
 # --release shares the build with the CLI that fetch and the e2e tests use (one compile of burn).
-cargo test --release -p glassbox-model -p glassbox-trainer
-echo "== the page's pure helpers (native unit tests)"
-cargo test -q -p glassbox-app
+cargo test --release -p glassbox-model -p glassbox-trainer -p glassbox-app
 
 echo "== browser build + e2e"
 scripts/build-web.sh
