@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test glassbox has: lint, unit + integration tests on the real model (cpu and wgpu on
-# lavapipe), the page's helpers natively, the wasm build, and the browser e2e on WebGPU (SwiftShader) and the CPU fallback.
+# lavapipe), the page's helpers natively, the wasm build, and the browser e2e on WebGPU
+# (SwiftShader) and the CPU fallback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
