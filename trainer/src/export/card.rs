@@ -130,13 +130,17 @@ fn model_section(s: &mut String, m: &Manifest) {
     );
 }
 
-fn data_section(s: &mut String, m: &Manifest) {
-    let cfg = m
-        .training
+/// The training recipe the manifest recorded (`Null` for a bundle exported without training).
+fn training_config(m: &Manifest) -> Value {
+    m.training
         .as_ref()
         .and_then(|t| t.get("config"))
         .cloned()
-        .unwrap_or(Value::Null);
+        .unwrap_or(Value::Null)
+}
+
+fn data_section(s: &mut String, m: &Manifest) {
+    let cfg = training_config(m);
     s.push_str(
         "## Data and provenance\n\n| Source | From | SHA-256 | Licence |\n|---|---|---|---|\n",
     );
@@ -202,12 +206,7 @@ fn data_section(s: &mut String, m: &Manifest) {
 }
 
 fn training_section(s: &mut String, m: &Manifest) {
-    let cfg = m
-        .training
-        .as_ref()
-        .and_then(|t| t.get("config"))
-        .cloned()
-        .unwrap_or(Value::Null);
+    let cfg = training_config(m);
     s.push_str("## Training\n\n```toml\n");
     if let Ok(cfg) = serde_json::from_value::<crate::config::TrainConfig>(cfg.clone()) {
         s.push_str(&toml::to_string(&cfg).unwrap_or_default());
