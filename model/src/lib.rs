@@ -19,11 +19,15 @@
 //!    occlusion, PCA) as pure functions.
 //! 5. **Decode** ([`text::decode`]): tags → entity spans, the one decoder evaluation, the CLI
 //!    and the page share, so that what is scored is what is shown.
+//!
+//! Beside the steps, [`kernels`] holds hand-written CPU kernels over plain slices (int8
+//! matrix multiply for the linear layers), free of burn types.
 
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod error;
+pub mod kernels;
 pub mod nn;
 pub mod text;
 pub mod view;
