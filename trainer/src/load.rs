@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
+use glassbox_model::nn::projection::{Int8, Kernels};
 use glassbox_model::weights::bundle::{self, LoadedBundle, Manifest};
 use glassbox_model::{BertConfig, Glassbox, GlassboxConfig, TextTokenizer};
 
@@ -19,6 +20,36 @@ pub struct Loaded<B: Backend> {
     pub heads_trained: bool,
     /// The bundle's manifest (`None` for a Hugging Face checkpoint).
     pub manifest: Option<Manifest>,
+    /// How the encoder's linear layers are computed (f32 unless [`Loaded::with_kernels`]).
+    pub kernels: Kernels,
+}
+
+impl<B: Backend> Loaded<B> {
+    /// Switches the encoder's linear layers to `choice` (packing int8 weights once).
+    pub fn with_kernels(mut self, choice: KernelChoice) -> Self {
+        self.kernels = choice.for_model(&self.model);
+        self
+    }
+}
+
+impl KernelChoice {
+    /// The kernels for `model`: int8 packs its weights once.
+    pub fn for_model<B: Backend>(self, model: &Glassbox<B>) -> Kernels {
+        match self {
+            KernelChoice::F32 => Kernels::F32,
+            KernelChoice::Int8 => Kernels::Int8(Int8::pack(model)),
+        }
+    }
+}
+
+/// `--kernels`: what computes the encoder's linear layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum KernelChoice {
+    /// burn's f32 matrix multiply (the reference).
+    #[default]
+    F32,
+    /// glassbox's int8 kernels (CPU backend): weights per output column, activations per row.
+    Int8,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -73,6 +104,7 @@ pub fn load_dir<B: Backend>(dir: &Path, device: &B::Device) -> Result<Loaded<B>>
             max_seq_len: manifest.max_seq_len,
             heads_trained: manifest.heads_trained,
             manifest: Some(manifest),
+            kernels: Kernels::F32,
         });
     }
     let cfg_path = dir.join("config.json");
@@ -98,6 +130,7 @@ pub fn load_dir<B: Backend>(dir: &Path, device: &B::Device) -> Result<Loaded<B>>
         max_seq_len,
         heads_trained: false,
         manifest: None,
+        kernels: Kernels::F32,
     })
 }
 

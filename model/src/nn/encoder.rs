@@ -6,8 +6,9 @@
 
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 
+use crate::nn::projection::Projector;
 use crate::BertConfig;
 
 /// Multi-head self-attention with its output projection and residual norm.
@@ -107,34 +108,35 @@ pub struct LayerOutput<B: Backend> {
 }
 
 impl<B: Backend> SelfAttention<B> {
-    /// `pad_mask` is `[batch, len]`, true where the position is padding.
-    pub fn forward(&self, x: Tensor<B, 3>, pad_mask: Tensor<B, 2, Bool>) -> LayerOutput<B> {
+    /// `key_bias` is `[batch, 1, 1, len]`: 0 on real keys, a large negative number on padding
+    /// (see [`key_bias`]); `at` computes the projections of this layer.
+    pub fn forward<P: Projector<B>>(
+        &self,
+        x: Tensor<B, 3>,
+        key_bias: Tensor<B, 4>,
+        at: At<'_, P>,
+    ) -> LayerOutput<B> {
         let [batch, len, hidden] = x.dims();
         let head_dim = hidden / self.heads;
         let split = |t: Tensor<B, 3>| {
             t.reshape([batch, len, self.heads, head_dim])
                 .swap_dims(1, 2)
         };
-        let q = split(self.query.forward(x.clone()));
-        let k = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x.clone()));
+        // Scaling q (len × head_dim) rather than the scores (len × len) is the cheaper pass
+        // once sentences are longer than a head is wide (32 wordpieces for MiniLM).
+        let [q, k, v] = at.projector.qkv(at.layer, self, x.clone());
+        let (q, k, v) = (split(q / (head_dim as f64).sqrt()), split(k), split(v));
 
-        let scores = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt();
-        // Padded keys get -inf-like scores so they receive exactly zero probability; a
-        // sentence's numbers then do not depend on what else is in its batch.
-        let key_mask = pad_mask
-            .reshape([batch, 1, 1, len])
-            .expand([batch, self.heads, len, len]);
-        let scores = scores.mask_fill(key_mask, -1.0e9);
-        let probs = softmax(scores, 3);
-
+        let probs = softmax(q.matmul(k.swap_dims(2, 3)) + key_bias, 3);
         let context = self
             .attn_dropout
             .forward(probs.clone())
             .matmul(v)
             .swap_dims(1, 2)
             .reshape([batch, len, hidden]);
-        let out = self.dropout.forward(self.output.forward(context));
+        let out = self
+            .dropout
+            .forward(at.projector.attention_out(at.layer, &self.output, context));
         LayerOutput {
             hidden: self.norm.forward(out + x),
             attention: probs,
@@ -142,13 +144,29 @@ impl<B: Backend> SelfAttention<B> {
     }
 }
 
+/// What padding adds to the attention scores, built once per forward for every layer:
+/// `[batch, 1, 1, len]`, 0 on real keys and -1e9 on padded ones. After softmax a padded key
+/// gets exactly zero probability (exp underflows), so a sentence's numbers do not depend on
+/// what else is in its batch.
+pub fn key_bias<B: Backend>(pad_mask: Tensor<B, 2, Bool>) -> Tensor<B, 4> {
+    let [batch, len] = pad_mask.dims();
+    pad_mask
+        .float()
+        .mul_scalar(-1.0e9)
+        .reshape([batch, 1, 1, len])
+}
+
 impl<B: Backend> BertLayer<B> {
-    /// One layer over `x` `[batch, len, hidden]`; padding positions are never attended to.
-    pub fn forward(&self, x: Tensor<B, 3>, pad_mask: Tensor<B, 2, Bool>) -> LayerOutput<B> {
-        let LayerOutput { hidden, attention } = self.attention.forward(x, pad_mask);
-        let ff = self
-            .output
-            .forward(gelu(self.intermediate.forward(hidden.clone())));
+    /// One layer over `x` `[batch, len, hidden]`; padding positions (by [`key_bias`]) are
+    /// never attended to.
+    pub fn forward<P: Projector<B>>(
+        &self,
+        x: Tensor<B, 3>,
+        key_bias: Tensor<B, 4>,
+        at: At<'_, P>,
+    ) -> LayerOutput<B> {
+        let LayerOutput { hidden, attention } = self.attention.forward(x, key_bias, at);
+        let ff = at.projector.feed_forward(at.layer, self, hidden.clone());
         LayerOutput {
             hidden: self.norm.forward(self.dropout.forward(ff) + hidden),
             attention,
@@ -157,11 +175,18 @@ impl<B: Backend> BertLayer<B> {
 }
 
 impl<B: Backend> BertEncoder<B> {
-    /// Every layer in turn, keeping each layer's attention probabilities.
-    pub fn forward(&self, mut x: Tensor<B, 3>, pad_mask: Tensor<B, 2, Bool>) -> EncoderOutput<B> {
+    /// Every layer in turn, keeping each layer's attention probabilities; `projector`
+    /// computes the linear layers ([`crate::nn::projection::Dense`] is burn's own).
+    pub fn forward<P: Projector<B>>(
+        &self,
+        mut x: Tensor<B, 3>,
+        pad_mask: Tensor<B, 2, Bool>,
+        projector: &P,
+    ) -> EncoderOutput<B> {
         let mut attentions = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
-            let out = layer.forward(x, pad_mask.clone());
+        let bias = key_bias(pad_mask);
+        for (layer, l) in self.layers.iter().enumerate() {
+            let out = l.forward(x, bias.clone(), At { layer, projector });
             x = out.hidden;
             attentions.push(out.attention);
         }
@@ -171,3 +196,20 @@ impl<B: Backend> BertEncoder<B> {
         }
     }
 }
+
+/// A projector pointed at one layer: what a layer needs to compute its linear projections.
+#[derive(Debug)]
+pub struct At<'a, P> {
+    /// 0-based layer index.
+    pub layer: usize,
+    /// The kernels chosen for the forward pass.
+    pub projector: &'a P,
+}
+
+impl<P> Clone for At<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for At<'_, P> {}

@@ -7,3 +7,4 @@ pub mod encoder;
 pub mod heads;
 pub mod model;
 pub mod pooling;
+pub mod projection;

@@ -6,6 +6,7 @@ use crate::nn::embeddings::BertEmbeddings;
 use crate::nn::encoder::BertEncoder;
 use crate::nn::heads::{SentenceHead, TokenHead};
 use crate::nn::pooling::{l2_normalize, masked_mean};
+use crate::nn::projection::{Dense, Projector};
 use crate::GlassboxConfig;
 
 /// The multi-task model: one BERT encoder shared by a sentence head and a token head.
@@ -61,8 +62,19 @@ impl<B: Backend> Glassbox<B> {
         input_ids: Tensor<B, 2, Int>,
         pad_mask: Tensor<B, 2, Bool>,
     ) -> GlassboxOutput<B> {
+        self.forward_with(input_ids, pad_mask, &Dense)
+    }
+
+    /// [`Self::forward`] with the encoder's linear layers computed by `projector` (the int8
+    /// kernels, say).
+    pub fn forward_with<P: Projector<B>>(
+        &self,
+        input_ids: Tensor<B, 2, Int>,
+        pad_mask: Tensor<B, 2, Bool>,
+        projector: &P,
+    ) -> GlassboxOutput<B> {
         let x = self.embeddings.forward(input_ids);
-        let enc = self.encoder.forward(x, pad_mask.clone());
+        let enc = self.encoder.forward(x, pad_mask.clone(), projector);
         let pooled = masked_mean(enc.hidden.clone(), pad_mask);
         GlassboxOutput {
             embedding: l2_normalize(pooled.clone()),
@@ -83,19 +95,30 @@ impl<B: Backend> Glassbox<B> {
         pad_mask: Tensor<B, 2, Bool>,
     ) -> Tensor<B, 2> {
         let x = self.embeddings.forward(input_ids);
-        let enc = self.encoder.forward(x, pad_mask.clone());
+        let enc = self.encoder.forward(x, pad_mask.clone(), &Dense);
         masked_mean(enc.hidden, pad_mask)
     }
 
-    /// Tokenised texts in, outputs and the padded batch (for its lengths) out.
+    /// Tokenised texts in (padded to the longest), outputs out.
     pub fn forward_texts(
         &self,
         tokenizer: &crate::TextTokenizer,
         items: &[crate::Tokenized],
         device: &B::Device,
     ) -> GlassboxOutput<B> {
+        self.forward_texts_with(tokenizer, items, &Dense, device)
+    }
+
+    /// [`Self::forward_texts`] with the encoder's linear layers computed by `projector`.
+    pub fn forward_texts_with<P: Projector<B>>(
+        &self,
+        tokenizer: &crate::TextTokenizer,
+        items: &[crate::Tokenized],
+        projector: &P,
+        device: &B::Device,
+    ) -> GlassboxOutput<B> {
         let batch = tokenizer.batch::<B>(items, device);
-        self.forward(batch.input_ids, batch.pad_mask)
+        self.forward_with(batch.input_ids, batch.pad_mask, projector)
     }
 }
 

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::backend::BackendKind;
+use crate::eval::saved::Source;
 use crate::eval::TaskScores;
+use crate::load::KernelChoice;
 use crate::run_dir::RunDir;
 use crate::with_backend;
 
@@ -23,6 +25,9 @@ pub struct EvalArgs {
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     backend: BackendKind,
+    /// What computes the encoder's linear layers: f32, or int8 kernels (CPU backend).
+    #[arg(long, value_enum, default_value_t = KernelChoice::F32)]
+    kernels: KernelChoice,
     /// Print the scores as JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -32,13 +37,12 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let run = a.run.as_ref().map(RunDir::new);
     let out = a.out.or_else(|| run.as_ref().map(|r| r.eval_dir(&a.split)));
     let scores = with_backend!(a.backend, |B, device| {
-        crate::eval::saved::eval::<B>(
-            a.bundle.as_deref(),
-            a.run.as_deref(),
-            &a.split,
-            out.as_deref(),
-            &device,
-        )?
+        let source = Source {
+            bundle: a.bundle.as_deref(),
+            run: a.run.as_deref(),
+            kernels: a.kernels,
+        };
+        crate::eval::saved::eval::<B>(source, &a.split, out.as_deref(), &device)?
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&scores)?);

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::backend::BackendKind;
 use crate::infer::{run, tokenize_all};
-use crate::load::load_dir;
+use crate::load::{load_dir, KernelChoice};
 use crate::with_backend;
 
 #[derive(clap::Args)]
@@ -24,6 +24,9 @@ pub struct ModelArgs {
     /// Sentences per forward pass.
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
+    /// What computes the encoder's linear layers: f32, or int8 kernels (CPU backend).
+    #[arg(long, value_enum, default_value_t = KernelChoice::F32)]
+    kernels: KernelChoice,
 }
 
 #[derive(clap::Args)]
@@ -72,6 +75,9 @@ pub struct PredictArgs {
     backend: BackendKind,
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
+    /// What computes the encoder's linear layers: f32, or int8 kernels (CPU backend).
+    #[arg(long, value_enum, default_value_t = KernelChoice::F32)]
+    kernels: KernelChoice,
     /// Print JSON (one array, one object per text) instead of text.
     #[arg(long)]
     json: bool,
@@ -100,7 +106,7 @@ fn check_batch_size(n: usize) -> Result<()> {
 fn infer(args: &ModelArgs, texts: &[String], attention: bool) -> Result<Vec<SentenceResult>> {
     check_batch_size(args.batch_size)?;
     let results = with_backend!(args.backend, |B, device| {
-        let loaded = load_dir::<B>(&args.model, &device)?;
+        let loaded = load_dir::<B>(&args.model, &device)?.with_kernels(args.kernels);
         let items = tokenize_all(&loaded, texts)?;
         run(&loaded, items, args.batch_size, attention, &device)?
     });
@@ -208,7 +214,7 @@ pub fn attention(a: AttentionArgs) -> Result<()> {
 pub fn predict(a: PredictArgs) -> Result<()> {
     check_batch_size(a.batch_size)?;
     let out = with_backend!(a.backend, |B, device| {
-        let loaded = load_dir::<B>(&a.bundle, &device)?;
+        let loaded = load_dir::<B>(&a.bundle, &device)?.with_kernels(a.kernels);
         if !loaded.heads_trained {
             eprintln!(
                 "warning: {} has untrained heads; its labels are noise",

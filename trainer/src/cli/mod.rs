@@ -1,6 +1,7 @@
 //! The `glassbox` command line: flags are parsed here and each subcommand is one function in
 //! a module named for what it works on; the functions parse nothing and print only results.
 
+mod bench;
 mod eval;
 mod export;
 mod infer;
@@ -52,6 +53,9 @@ enum Command {
     /// Write a bundle (manifest + Burnpack weights + tokenizer [+ model card]): from a
     /// training run (`--run`, evaluated on its test split) or from a model directory.
     Export(export::ExportArgs),
+    /// Time the model on a JSON list of sentences: load, first prediction, warm latency at
+    /// batch 1 and 16 (JSON out; `scripts/bench-peers.sh` compares it with ONNX Runtime).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -75,5 +79,6 @@ pub fn main() -> Result<()> {
         Command::Baselines(a) => train::baselines(a),
         Command::Eval(a) => eval::eval(a),
         Command::Export(a) => export::export(a),
+        Command::Bench(a) => bench::bench(a),
     }
 }

@@ -7,6 +7,7 @@ pub mod saved;
 
 use anyhow::{bail, Result};
 use burn::prelude::*;
+use glassbox_model::nn::projection::Kernels;
 use glassbox_model::text::decode::argmax;
 use glassbox_model::view::readout::softmax;
 use glassbox_model::view::{read, ReadBack};
@@ -29,6 +30,7 @@ pub const EVAL_BATCH: usize = 64;
 /// sentences, `[pieces × tags]` for tokens), in batches of similar length.
 fn logits<B: Backend>(
     model: &Glassbox<B>,
+    kernels: &Kernels,
     batcher: Batcher,
     idx: &[usize],
     batch_size: usize,
@@ -40,7 +42,7 @@ fn logits<B: Backend>(
         let inputs = batcher.inputs::<B>(&rows, device);
         let lengths = inputs.lengths.clone();
         let d = read(
-            model.forward(inputs.input_ids, inputs.pad_mask),
+            model.forward_with(inputs.input_ids, inputs.pad_mask, kernels),
             ReadBack::Outputs,
         )?;
         let (classes, tags) = (
@@ -82,6 +84,7 @@ pub enum Predictions {
 
 pub fn predict<B: Backend>(
     model: &Glassbox<B>,
+    kernels: &Kernels,
     task: &PreparedTask,
     idx: &[usize],
     batch_size: usize,
@@ -89,7 +92,7 @@ pub fn predict<B: Backend>(
     device: &B::Device,
 ) -> Result<Predictions> {
     let batcher = Batcher::new(task, pad_id);
-    let rows = logits(model, batcher, idx, batch_size, device)?;
+    let rows = logits(model, kernels, batcher, idx, batch_size, device)?;
     match (batcher.targets(idx)?, &task.data.examples) {
         (Targets::Classes { classes: gold, .. }, _) => {
             let probs: Vec<Vec<f32>> = rows.iter().map(|r| softmax(r)).collect();
@@ -168,8 +171,10 @@ pub fn score(task: &PreparedTask, split: &str, preds: &Predictions) -> TaskScore
 }
 
 /// Scores every task on `split`; the mean headline is what model selection maximises.
+/// `kernels` computes the encoder's linear layers (int8 bundles are scored both ways).
 pub fn evaluate<B: Backend>(
     model: &Glassbox<B>,
+    kernels: &Kernels,
     tasks: &[PreparedTask],
     split: &str,
     batch_size: usize,
@@ -179,7 +184,15 @@ pub fn evaluate<B: Backend>(
     let mut scores = Vec::with_capacity(tasks.len());
     let mut preds = Vec::with_capacity(tasks.len());
     for t in tasks {
-        let p = predict(model, t, t.indices(split), batch_size, pad_id, device)?;
+        let p = predict(
+            model,
+            kernels,
+            t,
+            t.indices(split),
+            batch_size,
+            pad_id,
+            device,
+        )?;
         scores.push(score(t, split, &p));
         preds.push(p);
     }

@@ -10,14 +10,40 @@ use glassbox_model::Glassbox;
 use super::{evaluate, report, TaskScores};
 use crate::config::TrainConfig;
 use crate::data::prepare::prepare;
+use crate::load::KernelChoice;
+
+/// Where the model comes from and how it is computed.
+pub struct Source<'a> {
+    /// A bundle exported from a run.
+    pub bundle: Option<&'a Path>,
+    /// A run folder.
+    pub run: Option<&'a Path>,
+    /// What computes the encoder's linear layers.
+    pub kernels: KernelChoice,
+}
+
+impl<'a> Source<'a> {
+    /// A run folder, computed in f32.
+    pub fn run(path: &'a Path) -> Self {
+        Source {
+            bundle: None,
+            run: Some(path),
+            kernels: KernelChoice::F32,
+        }
+    }
+}
 
 pub fn eval<B: Backend>(
-    bundle: Option<&Path>,
-    run: Option<&Path>,
+    source: Source<'_>,
     split: &str,
     out: Option<&Path>,
     device: &B::Device,
 ) -> Result<Vec<TaskScores>> {
+    let Source {
+        bundle,
+        run,
+        kernels,
+    } = source;
     // The tokenizer comes from the bundle itself, or from the run's base model.
     let (model, train, tok_dir): (Glassbox<B>, TrainConfig, std::path::PathBuf) = match (
         bundle, run,
@@ -46,10 +72,12 @@ pub fn eval<B: Backend>(
         }
         (None, None) => bail!("pass --bundle DIR or --run DIR"),
     };
+    let kernels = kernels.for_model(&model);
     let (_, tok) = crate::load::read_tokenizer(&tok_dir, train.max_seq_len)?;
     let (tasks, _) = prepare(&train, &tok)?;
     let (scores, preds) = evaluate(
         &model,
+        &kernels,
         &tasks,
         split,
         super::EVAL_BATCH,

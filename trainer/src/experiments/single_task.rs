@@ -13,7 +13,7 @@ use burn::tensor::backend::AutodiffBackend;
 use serde_json::{json, Value};
 
 use crate::config::TrainConfig;
-use crate::eval::saved::eval;
+use crate::eval::saved::{eval, Source};
 use crate::eval::TaskScores;
 use crate::io::write_json;
 use crate::run_dir::RunDir;
@@ -37,7 +37,7 @@ pub fn compare<B: AutodiffBackend>(run: &Path, device: &B::Device) -> Result<Val
         );
     }
     run.require_finished()?;
-    let multi = eval::<B::InnerBackend>(None, Some(run.path()), "test", None, device)?;
+    let multi = eval::<B::InnerBackend>(Source::run(run.path()), "test", None, device)?;
     let mut rows = vec![];
     for t in &cfg.tasks {
         let dir = run.single_task_run(&t.name);
@@ -50,7 +50,7 @@ pub fn compare<B: AutodiffBackend>(run: &Path, device: &B::Device) -> Result<Val
             );
             crate::train::train::<B>(&alone(&cfg, &t.name), dir.path(), resume, device)?;
         }
-        let single = eval::<B::InnerBackend>(None, Some(dir.path()), "test", None, device)?;
+        let single = eval::<B::InnerBackend>(Source::run(dir.path()), "test", None, device)?;
         let m = find(&multi, &t.name)?;
         let s = find(&single, &t.name)?;
         let (name, _) = m.headline();

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
+use glassbox_model::nn::projection::Kernels;
 use glassbox_model::weights::bundle::{
     self, sha256_hex, Manifest, Metric, Provenance, FORMAT_VERSION,
 };
@@ -141,7 +142,16 @@ pub fn export_run<B: Backend>(
     let (tokenizer, tok) = read_tokenizer(base, rm.train.max_seq_len)?;
     let (tasks, reports) = crate::data::prepare::prepare(&rm.train, &tok)?;
     let test = |model: &Glassbox<B>| {
-        evaluate(model, &tasks, "test", EVAL_BATCH, tok.pad_id(), device).map(|(scores, _)| scores)
+        evaluate(
+            model,
+            &Kernels::F32,
+            &tasks,
+            "test",
+            EVAL_BATCH,
+            tok.pad_id(),
+            device,
+        )
+        .map(|(scores, _)| scores)
     };
     let created = now_rfc3339();
     let (model, fp32) = apply_quantization(&rm, quantize, &test, &created)?;

@@ -11,6 +11,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
+use glassbox_model::nn::projection::Kernels;
 use glassbox_model::{Glassbox, GlassboxConfig};
 use serde_json::json;
 
@@ -452,6 +453,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
         let valid = self.model().valid();
         let (scores, _) = evaluate(
             &valid,
+            &Kernels::F32,
             &self.tasks,
             "dev",
             EVAL_BATCH,

@@ -1,0 +1,311 @@
+//! How the encoder's linear layers are computed, chosen by the caller of a forward pass.
+//!
+//! The six projections of every layer (query, key, value, attention output, feed-forward in
+//! and out) hold 99 % of the encoder's multiply-adds. burn's `Linear` computes them in f32 on
+//! every backend ([`Dense`], the reference). On a CPU backend [`Int8`] computes them with the
+//! crate's int8 kernels instead: weights quantized once per output column, activations per
+//! row at run time, integer dot products; q, k and v as one matrix; bias and GELU applied
+//! while the values are on the host. The rest of the forward (attention, norms, GELU,
+//! heads) is the same code either way, so both paths show the same model.
+
+use burn::nn::Linear;
+use burn::prelude::*;
+use burn::tensor::activation::gelu;
+
+use crate::kernels::gelu::gelu_in_place;
+use crate::kernels::int8::{self, PackedI8};
+use crate::nn::encoder::{BertLayer, SelfAttention};
+use crate::nn::model::Glassbox;
+
+/// Computes the linear parts of encoder layer `layer`: the blocks a fast path wants to see
+/// whole (q, k and v share their input; the feed-forward block is two projections around a
+/// GELU).
+pub trait Projector<B: Backend> {
+    /// Query, key and value of `x` `[batch, len, hidden]`, each `[batch, len, hidden]`.
+    fn qkv(&self, layer: usize, attention: &SelfAttention<B>, x: Tensor<B, 3>)
+        -> [Tensor<B, 3>; 3];
+    /// The attention output projection of the concatenated heads.
+    fn attention_out(&self, layer: usize, linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3>;
+    /// `output(gelu(intermediate(x)))`, without dropout.
+    fn feed_forward(&self, layer: usize, block: &BertLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3>;
+}
+
+/// burn's f32 `Linear`, on any backend: the reference the other kernels are tested against.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dense;
+
+impl<B: Backend> Projector<B> for Dense {
+    fn qkv(&self, _: usize, a: &SelfAttention<B>, x: Tensor<B, 3>) -> [Tensor<B, 3>; 3] {
+        [
+            a.query.forward(x.clone()),
+            a.key.forward(x.clone()),
+            a.value.forward(x),
+        ]
+    }
+
+    fn attention_out(&self, _: usize, linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        linear.forward(x)
+    }
+
+    fn feed_forward(&self, _: usize, block: &BertLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        block.output.forward(gelu(block.intermediate.forward(x)))
+    }
+}
+
+/// One projection packed for the int8 kernel, with its f32 bias.
+#[derive(Debug, Clone)]
+struct PackedLinear {
+    weight: PackedI8,
+    bias: Option<Vec<f32>>,
+}
+
+impl PackedLinear {
+    /// Packs the column-wise concatenation of `linears` (all with the same input width): one
+    /// matrix multiply, one quantization of the shared input.
+    fn pack<B: Backend>(linears: &[&Linear<B>]) -> Self {
+        let k = linears[0].weight.dims()[0];
+        let widths: Vec<usize> = linears.iter().map(|l| l.weight.dims()[1]).collect();
+        let n: usize = widths.iter().sum();
+        let columns: Vec<Vec<f32>> = linears
+            .iter()
+            .map(|l| floats(l.weight.val().into_data()))
+            .collect();
+        let mut w = Vec::with_capacity(k * n);
+        for row in 0..k {
+            for (c, &width) in columns.iter().zip(&widths) {
+                w.extend_from_slice(&c[row * width..(row + 1) * width]);
+            }
+        }
+        let bias = linears
+            .iter()
+            .zip(&widths)
+            .map(|(l, &width)| {
+                l.bias
+                    .as_ref()
+                    .map_or(vec![0.0; width], |b| floats(b.val().into_data()))
+            })
+            .collect::<Vec<_>>()
+            .concat();
+        PackedLinear {
+            weight: PackedI8::from_f32(&w, k, n),
+            bias: Some(bias),
+        }
+    }
+
+    /// `x` `[rows × k]` through the packed matrix, `[rows × n]` out.
+    fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        let mut out = vec![0.0f32; rows * self.weight.n()];
+        int8::matmul(x, rows, &self.weight, self.bias.as_deref(), &mut out);
+        out
+    }
+
+    fn bytes(&self) -> usize {
+        self.weight.bytes() + self.bias.as_ref().map_or(0, |b| 4 * b.len())
+    }
+}
+
+/// One encoder layer's projections, packed.
+#[derive(Debug, Clone)]
+struct PackedLayer {
+    qkv: PackedLinear,
+    attention_out: PackedLinear,
+    intermediate: PackedLinear,
+    output: PackedLinear,
+}
+
+/// The encoder's projections in int8, packed once from a loaded model. Their inputs are read
+/// back synchronously, so use it with CPU backends (native or wasm), never on WebGPU.
+#[derive(Debug, Clone)]
+pub struct Int8 {
+    layers: Vec<PackedLayer>,
+}
+
+impl Int8 {
+    /// Packs every encoder projection of `model` (f32 or dequantized weights).
+    pub fn pack<B: Backend>(model: &Glassbox<B>) -> Self {
+        let layers = model
+            .encoder
+            .layers
+            .iter()
+            .map(|l| {
+                let a = &l.attention;
+                PackedLayer {
+                    qkv: PackedLinear::pack(&[&a.query, &a.key, &a.value]),
+                    attention_out: PackedLinear::pack(&[&a.output]),
+                    intermediate: PackedLinear::pack(&[&l.intermediate]),
+                    output: PackedLinear::pack(&[&l.output]),
+                }
+            })
+            .collect();
+        Int8 { layers }
+    }
+
+    /// Bytes held by the packed weights (scales and biases included).
+    pub fn bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| {
+                l.qkv.bytes() + l.attention_out.bytes() + l.intermediate.bytes() + l.output.bytes()
+            })
+            .sum()
+    }
+}
+
+fn floats(data: TensorData) -> Vec<f32> {
+    data.convert::<f32>()
+        .into_vec::<f32>()
+        .expect("converted to f32 just above")
+}
+
+/// A `[batch, len, width]` tensor's values on the host, with its shape and device.
+fn host<B: Backend>(x: Tensor<B, 3>) -> (Vec<f32>, [usize; 3], B::Device) {
+    let dims = x.dims();
+    let device = x.device();
+    (floats(x.into_data()), dims, device)
+}
+
+fn tensor<B: Backend>(
+    values: Vec<f32>,
+    batch: usize,
+    len: usize,
+    device: &B::Device,
+) -> Tensor<B, 3> {
+    let width = values.len() / (batch * len);
+    Tensor::from_data(TensorData::new(values, [batch, len, width]), device)
+}
+
+impl<B: Backend> Projector<B> for Int8 {
+    fn qkv(&self, layer: usize, _: &SelfAttention<B>, x: Tensor<B, 3>) -> [Tensor<B, 3>; 3] {
+        let (xs, [batch, len, hidden], device) = host(x);
+        let fused = self.layers[layer].qkv.apply(&xs, batch * len);
+        // Split the fused rows [q | k | v] into three contiguous tensors.
+        let mut parts = [vec![], vec![], vec![]];
+        for row in fused.chunks_exact(3 * hidden) {
+            for (part, cols) in parts.iter_mut().zip(row.chunks_exact(hidden)) {
+                part.extend_from_slice(cols);
+            }
+        }
+        parts.map(|p| tensor(p, batch, len, &device))
+    }
+
+    fn attention_out(&self, layer: usize, _: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let (xs, [batch, len, _], device) = host(x);
+        let out = self.layers[layer].attention_out.apply(&xs, batch * len);
+        tensor(out, batch, len, &device)
+    }
+
+    fn feed_forward(&self, layer: usize, _: &BertLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let (xs, [batch, len, _], device) = host(x);
+        let packed = &self.layers[layer];
+        let mut inner = packed.intermediate.apply(&xs, batch * len);
+        gelu_in_place(&mut inner);
+        let out = packed.output.apply(&inner, batch * len);
+        tensor(out, batch, len, &device)
+    }
+}
+
+/// The caller's choice of kernels for a whole model, as one value to keep beside it.
+#[derive(Debug, Clone, Default)]
+pub enum Kernels {
+    /// burn's f32 `Linear` ([`Dense`]).
+    #[default]
+    F32,
+    /// The int8 kernels ([`Int8`]), packed from the model.
+    Int8(Int8),
+}
+
+impl Kernels {
+    /// `"f32"` or `"int8"`, as reports and the page name them.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kernels::F32 => "f32",
+            Kernels::Int8(_) => "int8",
+        }
+    }
+}
+
+impl<B: Backend> Projector<B> for Kernels {
+    fn qkv(&self, layer: usize, a: &SelfAttention<B>, x: Tensor<B, 3>) -> [Tensor<B, 3>; 3] {
+        match self {
+            Kernels::F32 => Dense.qkv(layer, a, x),
+            Kernels::Int8(q) => q.qkv(layer, a, x),
+        }
+    }
+
+    fn attention_out(&self, layer: usize, linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        match self {
+            Kernels::F32 => Dense.attention_out(layer, linear, x),
+            Kernels::Int8(q) => q.attention_out(layer, linear, x),
+        }
+    }
+
+    fn feed_forward(&self, layer: usize, block: &BertLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        match self {
+            Kernels::F32 => Dense.feed_forward(layer, block, x),
+            Kernels::Int8(q) => q.feed_forward(layer, block, x),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BertConfig, GlassboxConfig};
+    use burn::backend::Flex;
+
+    fn tiny() -> Glassbox<Flex> {
+        let bert = BertConfig::new(50, 32, 2, 4, 64, 20, 2);
+        let config = GlassboxConfig::new(bert, vec!["a".into(), "b".into()], vec!["O".into()]);
+        let device = Default::default();
+        Flex::seed(&device, 11);
+        config.init(&device)
+    }
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (norm(a) * norm(b))
+    }
+
+    #[test]
+    fn int8_kernels_follow_the_f32_model_and_keep_padding_out() {
+        let model = tiny();
+        let device = Default::default();
+        let ids = Tensor::<Flex, 2, Int>::from_data(
+            TensorData::new(vec![1i64, 5, 6, 7, 2, 1, 8, 2, 0, 0], [2, 5]),
+            &device,
+        );
+        let mask = Tensor::<Flex, 2, Bool>::from_data(
+            TensorData::new(
+                vec![
+                    false, false, false, false, false, false, false, false, true, true,
+                ],
+                [2, 5],
+            ),
+            &device,
+        );
+        let dense = model.forward_with(ids.clone(), mask.clone(), &Dense);
+        let int8 = Int8::pack(&model);
+        assert!(int8.bytes() > 0);
+        let quant = model.forward_with(ids, mask, &Kernels::Int8(int8));
+        let flat = |t: Tensor<Flex, 2>| t.into_data().to_vec::<f32>().unwrap();
+        let (a, b) = (flat(dense.embedding), flat(quant.embedding));
+        for row in 0..2 {
+            let r = row * 32..(row + 1) * 32;
+            let cos = cosine(&a[r.clone()], &b[r]);
+            assert!(cos > 0.999, "row {row}: cosine {cos}");
+        }
+        // The padded sentence's two padded keys still get exactly zero attention.
+        let att = quant.attentions[1].clone().slice([1..2, 0..4, 0..5, 0..5]);
+        for row in att.into_data().to_vec::<f32>().unwrap().chunks(5) {
+            assert_eq!(&row[3..], &[0.0, 0.0], "{row:?}");
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn kernels_are_named_for_reports() {
+        assert_eq!(Kernels::F32.name(), "f32");
+        assert_eq!(Kernels::Int8(Int8::pack(&tiny())).name(), "int8");
+    }
+}
