@@ -4,6 +4,8 @@
 //!
 //! - [`int8`]: int8 × int8 → i32 matrix multiply for the linear layers at inference, with
 //!   weights packed once and activations quantized per row at every call.
+//! - [`gelu`]: the exact-erf GELU in a loop the compiler vectorises, for the int8
+//!   feed-forward block whose activations are already on the host.
 
 pub mod gelu;
 pub mod int8;

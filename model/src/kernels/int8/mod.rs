@@ -6,10 +6,11 @@
 //! Why: one `vpdpbusd` does 64 multiply-adds where an f32 FMA does 16 (512-bit) or 8
 //! (AVX2, what burn-flex's `gemm` uses), and the weights take a quarter of the memory.
 //! Measured with `model/examples/int8_gemm.rs` on one Sapphire Rapids core, MiniLM shapes
-//! (m = 16 and 128; k, n ∈ {384, 1536}): burn f32 25–44 G multiply-adds/s, AVX-512 VNNI
-//! 165–240 (5–9×), AVX-VNNI 120–160 (3–6×), AVX2 55–63 (1.5–2.4×). The scalar path does
-//! about 3.5: slower than burn's f32, so callers should take the int8 route only where
-//! [`Isa::best`] is not [`Isa::Scalar`].
+//! (m = 16 and 128; k, n ∈ {384, 1536}; two runs): burn f32 21–44 G multiply-adds/s,
+//! AVX-512 VNNI 155–240 (5–10×), AVX-VNNI 115–160 (3.5–6.5×), AVX2 55–63 (1.4–2.8×). In
+//! Node 20 the SIMD128 path does about 25 against 2–7.5 for a naive f32 loop (burn's wasm
+//! f32 not measured). The scalar path does about 3.5: slower than burn's f32, so callers
+//! should take the int8 route only where [`Isa::best`] is not [`Isa::Scalar`].
 //!
 //! Every path ([`Isa`]) computes the same i32 accumulators, bit for bit, and shares the
 //! quantization and the f32 epilogue, so all paths give identical outputs; the scalar path
