@@ -6,20 +6,11 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { launchOptions } from './chromium.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT = join(ROOT, 'e2e', 'out');
 mkdirSync(OUT, { recursive: true });
-
-const BASE_FLAGS = [
-  '--headless=new', '--no-sandbox', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-// Measured here: SwiftShader gives headless Chromium a real WebGPU adapter on a CPU-only box.
-const WEBGPU_FLAGS = [
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader',
-];
 
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -56,11 +47,7 @@ export async function serveDist() {
 // Playwright gives every launch a fresh temporary profile of its own (it refuses
 // --user-data-dir), so no state leaks from one test's browser into the next.
 export async function launch({ webgpu }) {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: [...BASE_FLAGS, ...(webgpu ? WEBGPU_FLAGS : [])],
-  });
+  return chromium.launch(launchOptions({ webgpu }));
 }
 
 /** The bundle the page serves, for the native CLI to load the very same weights. */
@@ -72,9 +59,13 @@ export function servedBundle() {
   throw new Error('dist/models has no bundle');
 }
 
-/** `glassbox predict --json` on the bundle the page serves: the numbers the page must show. */
-export function nativePredict(texts) {
+/**
+ * `glassbox predict --json` on the bundle the page serves: the numbers the page must show.
+ * `kernels` is what the page's backend computes with: `int8` on the CPU, `f32` on WebGPU.
+ */
+export function nativePredict(texts, kernels = 'f32') {
   const bin = join(ROOT, 'target', 'release', 'glassbox');
-  const out = execFileSync(bin, ['predict', '--json', '--bundle', servedBundle(), ...texts], { encoding: 'utf8' });
+  const args = ['predict', '--json', '--kernels', kernels, '--bundle', servedBundle(), ...texts];
+  const out = execFileSync(bin, args, { encoding: 'utf8' });
   return JSON.parse(out);
 }

@@ -1,4 +1,5 @@
-// The teaching page in real Chromium: on WebGPU (SwiftShader) and with WebGPU unavailable,
+// The teaching page in real Chromium: on WebGPU (SwiftShader, forced with ?backend=webgpu: by
+// default the page prefers its CPU path to a software adapter) and with WebGPU unavailable,
 // three pasted sentences must give the labels, spans and probabilities of `glassbox predict`
 // on the same bundle; the attention canvas draws; the permalink round-trips; a second run is
 // answered from the cache; the bundle is reused from the Cache API when the network fails;
@@ -15,6 +16,12 @@ const SENTENCES = [
   'Just landed in Zürich 🎉 — the café by the lake with Anna is wonderful!',
   'Apple support kept me waiting for two hours, worst service ever',
   'Going to see the Lakers in Los Angeles with Justin tomorrow',
+];
+// What the benchmarks time: not SENTENCES, whose first run must compute (the worker caches
+// what a benchmark computed too).
+const BENCH_SENTENCES = [
+  'The meeting with Microsoft is moved to Tuesday at 3pm.',
+  '@jack is heading to the Lakers game tonight #NBA',
 ];
 const LONG = 480_000;
 // SwiftShader is WebGPU emulated on the CPU: a warm sentence takes seconds there.
@@ -103,9 +110,13 @@ async function ms(page, id) {
   return Number.parseFloat(await page.getByTestId(id).textContent());
 }
 
-/** Labels, spans and probabilities; attention drawn; cache hit on the second run. */
-async function core(page, tag) {
-  const native = nativePredict(SENTENCES);
+/**
+ * Labels, spans and probabilities; attention drawn; cache hit on the second run. `kernels` is
+ * what the page's backend computes with (int8 on the CPU, f32 on WebGPU), so the CLI is run
+ * the same way.
+ */
+async function core(page, tag, kernels) {
+  const native = nativePredict(SENTENCES, kernels);
   const status = await analyse(page, SENTENCES.join('\n'));
   assert.match(status, /Done: 3 sentences/);
   const first = await results(page);
@@ -129,6 +140,9 @@ async function core(page, tag) {
   return timings;
 }
 
+/** `?sentences=` with the list itself in the parameter. */
+const inline = (list) => `sentences=${encodeURIComponent(JSON.stringify(list))}`;
+
 /** The page's benchmark, run on the page that is already warm. */
 async function benchmark(page) {
   await page.getByTestId('bench-run').click();
@@ -140,12 +154,17 @@ test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox pre
   const browser = await launch({ webgpu: true });
   try {
     const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
-    // SwiftShader runs WebGPU on the CPU: three warm runs are enough to measure it.
-    const { page, errors } = await open(context, '?bench=3');
+    // SwiftShader runs WebGPU on the CPU: two sentences, two rounds are enough to measure it.
+    const { page, errors } = await open(context, `?backend=webgpu&bench=2&${inline(BENCH_SENTENCES)}`);
     await page.getByTestId('bench').waitFor({ timeout: GPU_LONG });
     const measured = JSON.parse(await page.getByTestId('bench').textContent());
     assert.match(await page.getByTestId('backend').textContent(), /WebGPU/);
-    const timings = await core(page, 'webgpu');
+    assert.equal(await page.getByTestId('fallback-reason').count(), 0, 'WebGPU in use: no reason to give');
+    assert.match(measured.backend, /WebGPU/);
+    assert.equal(measured.n_sentences, 2);
+    assert.equal(measured.runs, 2);
+    delete measured.first_embedding;
+    const timings = await core(page, 'webgpu', 'f32');
     bench.webgpu = { page: timings, bench: measured };
 
     // The backend switch reloads the model on the CPU and re-runs the same sentences there,
@@ -155,8 +174,31 @@ test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox pre
     assert.match(await page.getByTestId('backend').textContent(), /CPU/);
     assert.match(await page.getByTestId('fallback-reason').textContent(), /switch/);
     assert.equal(await page.getByTestId('input').inputValue(), SENTENCES.join('\n'));
-    assertMatchesNative(await results(page), nativePredict(SENTENCES));
+    assertMatchesNative(await results(page), nativePredict(SENTENCES, 'int8'));
+    // Off again: back to what the address asked for, WebGPU.
+    // (The status still shows the CPU run's "3 computed" until the reload starts.)
+    await page.getByTestId('force-cpu').uncheck();
+    await page.getByTestId('backend').filter({ hasText: /WebGPU/ })
+      .or(page.getByTestId('status').filter({ hasText: /Could not/ })).waitFor({ timeout: GPU_LONG });
+    assert.match(await page.getByTestId('backend').textContent(), /WebGPU/);
+    await page.getByTestId('status').filter({ hasText: /3 computed|failed/ }).waitFor({ timeout: GPU_LONG });
     await noViolations(page, errors);
+    await page.close();
+
+    // Without ?backend=webgpu the page sees that the adapter is software and takes its own
+    // CPU path, saying why; its benchmark (on an inline list) runs there.
+    const auto = await open(context, `?bench=1&${inline(BENCH_SENTENCES)}`);
+    await auto.page.getByTestId('bench').waitFor({ timeout: LONG });
+    assert.match(await auto.page.getByTestId('backend').textContent(), /CPU/);
+    assert.equal(await auto.page.getByTestId('fallback-reason').textContent(),
+      'Not using WebGPU: WebGPU adapter is software (SwiftShader): the CPU path is faster; ?backend=webgpu forces it');
+    assert.equal(await auto.page.getByTestId('force-cpu').isChecked(), false, 'the switch is not what chose the CPU');
+    const cpuBench = JSON.parse(await auto.page.getByTestId('bench').textContent());
+    assert.match(cpuBench.backend, /CPU/);
+    assert.equal(cpuBench.sentences, 'inline');
+    assert.equal(cpuBench.n_sentences, 2);
+    assert.equal(cpuBench.first_embedding.length, 384);
+    await noViolations(auto.page, auto.errors);
   } finally {
     await browser.close();
   }
@@ -169,13 +211,18 @@ test('no WebGPU adapter: CPU fallback gives the same results; permalink and offl
     const { page, errors } = await open(context);
     assert.match(await page.getByTestId('backend').textContent(), /CPU/);
     assert.match(await page.getByTestId('fallback-reason').textContent(), /WebGPU/);
-    const timings = await core(page, 'cpu');
+    const timings = await core(page, 'cpu', 'int8');
     // Occlusion is one more batched forward pass, on demand; SwiftShader would take minutes
     // over it, so it is checked here, on the CPU backend.
     await page.getByTestId('occlusion-run').click();
     await page.locator('[data-testid=occlusion][data-drawn="1"]').waitFor({ timeout: LONG });
     assert.ok(await inkedPixels(page, 'occlusion') > 500, 'occlusion chart drawn');
-    bench.cpu = { page: timings, bench: await benchmark(page) };
+    const measured = await benchmark(page);
+    assert.equal(measured.sentences, 'built-in');
+    assert.equal(measured.n_sentences, 4);
+    assert.equal(measured.first_embedding.length, 384);
+    delete measured.first_embedding;
+    bench.cpu = { page: timings, bench: measured };
 
     // Exports: the same chart as SVG (drawn by the same plotters code) and as PNG.
     const saved = async (testid) => {
@@ -209,7 +256,7 @@ test('no WebGPU adapter: CPU fallback gives the same results; permalink and offl
     assert.equal(await again.getByTestId('input').inputValue(), SENTENCES.join('\n'));
     assert.equal(await again.getByTestId('attention-title').textContent(), 'Layer 3, head 4');
     assert.match(await again.locator('.inspect h2').textContent(), /Apple support/);
-    assertMatchesNative(await results(again), nativePredict(SENTENCES));
+    assertMatchesNative(await results(again), nativePredict(SENTENCES, 'int8'));
     await again.close();
   } finally {
     await browser.close();
@@ -243,6 +290,22 @@ test('bad input and a corrupt bundle: clear messages, visible truncation, text s
     assert.equal(await page.locator('main img').count(), 0);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
     assert.equal(await page.getByTestId('text').first().textContent(), evil);
+
+    // ?sentences= that cannot be used: the benchmark panel says which URL and why.
+    for (const [where, why] of [
+      ['/missing.json', /HTTP 404/],
+      ['https://example.com/s.json', /not on this page's origin/],
+    ]) {
+      const b = await open(context, `?bench=1&sentences=${encodeURIComponent(where)}`);
+      await b.page.getByTestId('bench-error').waitFor({ timeout: LONG });
+      const shown = await b.page.getByTestId('bench-error').textContent();
+      assert.ok(shown.startsWith(`Benchmark failed: the benchmark sentences from ${new URL(where, server.url).href} are unusable: `), shown);
+      assert.match(shown, why);
+      assert.equal(await b.page.getByTestId('bench').count(), 0);
+      assert.equal(await b.page.getByTestId('run').isDisabled(), false, 'the page stays usable');
+      await noViolations(b.page, b.errors);
+      await b.page.close();
+    }
 
     assert.match(await analyse(page, ''), /Nothing to analyse/);
     assert.match(await analyse(page, '  \n\t \n '), /Nothing to analyse/);

@@ -10,6 +10,7 @@ use futures::channel::oneshot;
 use gloo_worker::{Spawnable, WorkerBridge};
 
 use crate::protocol::{LoadInfo, Occlusion, Progress, Reply, Request, RunOutput, WorkerError};
+use crate::url::BackendChoice;
 use crate::worker::InferenceWorker;
 
 /// Trunk writes this shim (`data-loader-shim`) next to `index.html`: it imports the worker's
@@ -90,11 +91,14 @@ fn wrong(expected: &str, got: &Reply) -> WorkerError {
     WorkerError::Protocol(format!("expected {expected}, got {got}"))
 }
 
-/// Loads the first bundle of `candidates` that exists, on the CPU when `force_cpu`.
-pub async fn load(candidates: Vec<String>, force_cpu: bool) -> Result<LoadInfo, WorkerError> {
+/// Loads the first bundle of `candidates` that exists, on the backend `backend` asks for.
+pub async fn load(
+    candidates: Vec<String>,
+    backend: BackendChoice,
+) -> Result<LoadInfo, WorkerError> {
     match call(Request::Load {
         candidates,
-        force_cpu,
+        backend,
     })
     .await?
     {

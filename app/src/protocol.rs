@@ -10,17 +10,19 @@ use glassbox_model::view::attention::Attention;
 use glassbox_model::{ModelError, Tokenized};
 use serde::{Deserialize, Serialize};
 
+use crate::url::BackendChoice;
+
 /// How the CPU fallback is named in the backend panel.
-pub const CPU_BACKEND: &str = "CPU — burn-flex in wasm (SIMD128)";
+pub const CPU_BACKEND: &str = "CPU — burn-flex in wasm (SIMD128), int8 kernels";
 
 /// A request from the page; the `u64` beside it in the envelope pairs it with its reply.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {
     /// Download (or read from the Cache API), verify and load the first bundle of
-    /// `candidates` (absolute URLs ending in `/`) that serves a manifest.
+    /// `candidates` (absolute URLs ending in `/`) that serves a manifest, on `backend`.
     Load {
         candidates: Vec<String>,
-        force_cpu: bool,
+        backend: BackendChoice,
     },
     /// Encode `texts` and run them through the model as one batch; texts seen before with
     /// the same model are answered from the worker's cache unless `fresh` (benchmarks).

@@ -13,13 +13,13 @@ use std::sync::Arc;
 use glassbox_model::weights::bundle::Manifest;
 use leptos::prelude::*;
 
-use crate::bench::{self, Times};
+use crate::bench::{self, BenchError, Times, Workload};
 use crate::client;
 use crate::lines;
 use crate::now_ms;
 use crate::protocol::{Progress, RunOutput, SentenceOut, WorkerError};
 use crate::state::{Model, Row, State, Timings};
-use crate::url::{self, Query};
+use crate::url::{self, BackendChoice, Query, SentenceSource};
 
 /// Lines per request to the worker, so results appear while the rest are computed.
 const RUN_BATCH: usize = 8;
@@ -41,7 +41,7 @@ pub struct Session {
     pub load: Action<AfterLoad, Result<(), WorkerError>>,
     pub run: Action<(), Result<(), WorkerError>>,
     /// Its value is the benchmark's JSON.
-    pub bench: Action<usize, Result<String, WorkerError>>,
+    pub bench: Action<usize, Result<String, BenchError>>,
     pub occlude: Action<String, Result<(), WorkerError>>,
     /// A load, run or benchmark is in flight: they share the worker's queue, so the page
     /// starts no second one. Occlusion runs beside them and has its own flag.
@@ -107,7 +107,8 @@ impl Session {
         }
     }
 
-    /// Runs the benchmark with `?bench=N` warm runs (10 by default).
+    /// Runs the benchmark with `?bench=N` warm rounds (10 by default) on the `?sentences=`
+    /// list (the built-in sentences without one).
     pub fn benchmark(self) {
         if self.ready_untracked() {
             self.bench.dispatch_local(Query::current().bench_runs());
@@ -125,7 +126,8 @@ impl Session {
     /// Reloads the model on the backend the switch now asks for, re-running what was shown.
     pub fn switch_backend(self, force_cpu: bool) {
         let s = self.state;
-        s.force_cpu.set(force_cpu);
+        s.backend
+            .set(Query::current().backend.with_cpu_forced(force_cpu));
         let rerun = !s.rows.with_untracked(Vec::is_empty);
         self.load.dispatch_local(if rerun {
             AfterLoad::Run
@@ -176,15 +178,15 @@ fn start_load(
     s: State,
     after: AfterLoad,
     run: Action<(), Result<(), WorkerError>>,
-    bench: Action<usize, Result<String, WorkerError>>,
+    bench: Action<usize, Result<String, BenchError>>,
 ) -> impl Future<Output = Result<(), WorkerError>> {
     s.model.set(None);
     s.progress.set(Progress::default());
     s.status.set("Downloading and verifying the model…".into());
-    let force_cpu = s.force_cpu.get_untracked();
+    let backend = s.backend.get_untracked();
     async move {
         let t0 = now_ms();
-        let model = match fetch_model(force_cpu).await {
+        let model = match fetch_model(backend).await {
             Ok(m) => m,
             Err(e) => {
                 s.status.set(format!("Could not load the model: {e}"));
@@ -215,13 +217,13 @@ fn start_load(
 }
 
 /// The first bundle the address names (or the defaults) that loads, as the page sees it.
-async fn fetch_model(force_cpu: bool) -> Result<Model, WorkerError> {
+async fn fetch_model(backend: BackendChoice) -> Result<Model, WorkerError> {
     let candidates = Query::current()
         .bundle_paths()
         .iter()
         .map(|p| url::absolute(p))
         .collect();
-    let info = client::load(candidates, force_cpu).await?;
+    let info = client::load(candidates, backend).await?;
     let manifest = Manifest::from_json(info.manifest_json.as_bytes())?;
     Ok(Model::new(info, manifest))
 }
@@ -340,40 +342,96 @@ fn rows(
         .collect()
 }
 
-/// Times one batch of `texts`, the worker's cache bypassed.
-async fn timed(texts: Vec<String>) -> Result<f64, WorkerError> {
+/// Runs one batch of `texts`, the worker's cache bypassed: the round trip in ms, and what
+/// the worker answered.
+async fn timed(texts: Vec<String>) -> Result<(f64, RunOutput), WorkerError> {
     let t0 = now_ms();
-    client::run(texts, true).await?;
-    Ok(now_ms() - t0)
+    let out = client::run(texts, true).await?;
+    Ok((now_ms() - t0, out))
 }
 
-/// Measures the page as a user meets it: first inference, `n` warm single-sentence runs
-/// and one batch, as JSON.
-fn start_bench(s: State, n: usize) -> impl Future<Output = Result<String, WorkerError>> {
-    s.status.set(format!("Benchmarking ({n} warm runs)…"));
+/// Measures the page as a user meets it, on the sentences the address names: first
+/// inference, `n` rounds at batch 1 and at batch [`bench::BATCH`], as JSON.
+fn start_bench(s: State, n: usize) -> impl Future<Output = Result<String, BenchError>> {
+    s.status.set(format!("Benchmarking ({n} rounds)…"));
     async move {
-        let measured = measure(n).await;
+        let measured = sentences_and_times(n).await;
         match &measured {
             Ok(_) => s.status.set("Benchmark done.".into()),
             Err(e) => s.status.set(format!("Benchmark failed: {e}")),
         }
-        let times = measured?;
+        let (w, times) = measured?;
         let model = s.model.get_untracked();
-        Ok(bench::report(model.as_ref().map(|m| &m.info), times))
+        Ok(bench::report(model.as_ref().map(|m| &m.info), &w, times))
     }
 }
 
-async fn measure(n: usize) -> Result<Times, WorkerError> {
-    let one = || vec![bench::SENTENCES[0].to_string()];
-    let first = timed(one()).await?;
-    let mut warm = Vec::with_capacity(n);
-    // The same sentence every time: warm means no new shapes to compile (WebGPU compiles
-    // kernels per shape, which is a cost of first use, not of inference).
-    for _ in 0..n {
-        warm.push(timed(one()).await?);
+async fn sentences_and_times(n: usize) -> Result<(Workload, Times), BenchError> {
+    let (sentences, source) = bench_sentences().await?;
+    let times = measure(&sentences, n).await?;
+    let w = Workload {
+        source,
+        n_sentences: sentences.len(),
+    };
+    Ok((w, times))
+}
+
+/// The sentences `?sentences=` names (fetched or inline), else the built-in ones, with
+/// where they came from.
+async fn bench_sentences() -> Result<(Vec<String>, String), BenchError> {
+    let unusable = |from: &str| {
+        let from = from.to_string();
+        move |why: String| BenchError::Sentences { from, why }
+    };
+    match Query::current().sentences {
+        None => Ok((bench::builtin(), "built-in".into())),
+        Some(SentenceSource::Inline(json)) => bench::parse_sentences(&json)
+            .map(|v| (v, "inline".into()))
+            .map_err(unusable("the ?sentences= parameter")),
+        Some(SentenceSource::Url(u)) => {
+            let at = url::absolute(&u);
+            let text = url::fetch_same_origin(&at).await;
+            text.and_then(|t| bench::parse_sentences(&t))
+                .map(|v| (v, at.clone()))
+                .map_err(unusable(&at))
+        }
     }
-    let batch = timed(bench::batch()).await?;
-    Ok(Times { first, warm, batch })
+}
+
+/// The first sentence cold, then `n` rounds of every sentence alone (interleaved, so a slow
+/// spell of the machine spreads over all sentences), then `n` rounds of the sentences in
+/// batches. WebGPU compiles kernels for each new shape in a sentence's first round: a cost
+/// of first use that the median over three or more rounds leaves out.
+async fn measure(sentences: &[String], n: usize) -> Result<Times, BenchError> {
+    let (first, out) = timed(sentences[..1].to_vec()).await?;
+    let first_embedding = match out.sentences.into_iter().next() {
+        Some(Ok(o)) => o.embedding,
+        Some(Err(e)) => return Err(e.into()),
+        None => vec![],
+    };
+    let mut t = Times {
+        first,
+        first_embedding,
+        ..Times::default()
+    };
+    for _ in 0..n {
+        let (mut trip, mut fwd) = (Vec::new(), Vec::new());
+        for sentence in sentences {
+            let (ms, out) = timed(vec![sentence.clone()]).await?;
+            trip.push(ms);
+            fwd.push(out.forward_ms);
+        }
+        t.batch1.push(trip);
+        t.batch1_forward.push(fwd);
+    }
+    for _ in 0..n {
+        let mut total = 0.0;
+        for chunk in sentences.chunks(bench::BATCH) {
+            total += timed(chunk.to_vec()).await?.0;
+        }
+        t.batch16.push(total);
+    }
+    Ok(t)
 }
 
 /// Occludes `text` word by word and shows the result if `text` is still the one focused.

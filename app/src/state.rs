@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use crate::charts::Spec;
 use crate::derived::{self, AttnPick, Detail, Named, OcclusionChart};
 use crate::protocol::{LoadInfo, Occlusion, Progress, SentenceOut, WorkerError, CPU_BACKEND};
+use crate::url::BackendChoice;
 
 const EXAMPLES: &str =
     "Just watched the new Star Wars movie with Sarah in London, absolutely loved it!\n\
@@ -153,7 +154,8 @@ pub struct State {
     pub view: RwSignal<ViewState>,
     pub occlusion: RwSignal<Option<Arc<Occlusion>>>,
     pub timings: RwSignal<Timings>,
-    pub force_cpu: RwSignal<bool>,
+    /// The backend the next load asks for (the address's, until the switch changes it).
+    pub backend: RwSignal<BackendChoice>,
     pub derived: Derived,
 }
 
@@ -180,7 +182,7 @@ pub struct Derived {
 }
 
 impl State {
-    pub fn new(force_cpu: bool) -> Self {
+    pub fn new(backend: BackendChoice) -> Self {
         let rows = RwSignal::new(Vec::<Arc<Row>>::new());
         let view = RwSignal::new(ViewState::default());
         let model = RwSignal::new(None::<Arc<Model>>);
@@ -196,7 +198,7 @@ impl State {
             view,
             occlusion,
             timings: RwSignal::new(Timings::default()),
-            force_cpu: RwSignal::new(force_cpu),
+            backend: RwSignal::new(backend),
             derived: Derived::new(rows, view, model, occlusion),
         }
     }

@@ -1,5 +1,5 @@
-//! The page's address, read and written in one place: the query (`?model=`, `?backend=cpu`,
-//! `?bench=N`) and the permalink in the hash (`#s=<lines>&v=<view>`), which reopens the page
+//! The page's address, read and written in one place: the query (`?model=`,
+//! `?backend=cpu|webgpu`, `?bench=N`, `?sentences=`) and the permalink in the hash (`#s=<lines>&v=<view>`), which reopens the page
 //! with the same sentences, selection, layer, head and toggles so a teacher can hand out
 //! exactly what they showed.
 //!
@@ -9,6 +9,8 @@
 //! the textarea and never reaches the DOM as markup.
 
 use glassbox_model::text::decode::Aggregation;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
 
 use crate::state::{aggregation_from_name, AttnMode, ViewState};
 
@@ -83,15 +85,76 @@ pub fn param(s: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// Which backend the page asks the worker for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendChoice {
+    /// WebGPU on a hardware adapter, else the CPU: a software adapter (SwiftShader,
+    /// llvmpipe) is slower than the page's own wasm CPU path.
+    #[default]
+    Auto,
+    /// `?backend=cpu` or the switch: the CPU even when WebGPU is available.
+    Cpu,
+    /// `?backend=webgpu`: WebGPU whenever there is an adapter, software ones included.
+    WebGpu,
+}
+
+impl BackendChoice {
+    /// The choice a `?backend=` value names; anything else (or nothing) is [`Auto`](Self::Auto).
+    pub fn from_param(v: Option<&str>) -> Self {
+        match v.map(str::to_ascii_lowercase).as_deref() {
+            Some("cpu") => BackendChoice::Cpu,
+            Some("webgpu") => BackendChoice::WebGpu,
+            _ => BackendChoice::Auto,
+        }
+    }
+
+    /// What the "force the CPU" switch turns this into: the CPU when on, and when off what
+    /// the address asked for unless that was the CPU itself.
+    pub fn with_cpu_forced(self, on: bool) -> Self {
+        match (on, self) {
+            (true, _) => BackendChoice::Cpu,
+            (false, BackendChoice::Cpu) => BackendChoice::Auto,
+            (false, other) => other,
+        }
+    }
+}
+
 /// What the page's query asks for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Query {
     /// `?model=path`: the one bundle to load instead of the defaults.
     pub model: Option<String>,
-    /// `?backend=cpu`: start on the CPU backend.
-    pub force_cpu: bool,
+    /// `?backend=cpu|webgpu`: start on that backend instead of choosing.
+    pub backend: BackendChoice,
     /// `?bench[=N]`: benchmark with N warm runs once the model is loaded.
     pub bench: Option<usize>,
+    /// `?sentences=`: what the benchmark times, as a URL or inline JSON (see
+    /// [`SentenceSource`]); the built-in sentences without it.
+    pub sentences: Option<SentenceSource>,
+}
+
+/// Where `?sentences=` says the benchmark's sentences are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SentenceSource {
+    /// The parameter itself is the JSON list (its decoded value starts with `[`), so a
+    /// script needs no file to serve.
+    Inline(String),
+    /// A same-origin URL, relative to the page, of a JSON list of strings.
+    Url(String),
+}
+
+impl SentenceSource {
+    /// The source a `?sentences=` value names; none when it is blank.
+    pub fn from_param(v: &str) -> Option<Self> {
+        let v = v.trim();
+        if v.is_empty() {
+            None
+        } else if v.starts_with('[') {
+            Some(SentenceSource::Inline(v.to_string()))
+        } else {
+            Some(SentenceSource::Url(v.to_string()))
+        }
+    }
 }
 
 impl Query {
@@ -103,8 +166,9 @@ impl Query {
         });
         Query {
             model: param(search, "model"),
-            force_cpu: param(search, "backend").as_deref() == Some("cpu"),
+            backend: BackendChoice::from_param(param(search, "backend").as_deref()),
             bench,
+            sentences: param(search, "sentences").and_then(|v| SentenceSource::from_param(&v)),
         }
     }
 
@@ -218,6 +282,48 @@ pub fn absolute(path: &str) -> String {
         .unwrap_or_else(|_| path.to_string())
 }
 
+/// The text at `url` (absolute), which must be on the page's own origin: the page's
+/// Content-Security-Policy would block any other with a bare "Failed to fetch", so the
+/// reason is given here instead. The error is why, in words, without the URL.
+pub async fn fetch_same_origin(url: &str) -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window to fetch from")?;
+    let origin = window.location().origin().unwrap_or_default();
+    let theirs = web_sys::Url::new(url)
+        .map(|u| u.origin())
+        .map_err(|_| "not a valid URL".to_string())?;
+    if theirs != origin {
+        return Err(format!(
+            "not on this page's origin ({origin}); the page may only fetch from there"
+        ));
+    }
+    let resp: web_sys::Response = await_js(window.fetch_with_str(url))
+        .await?
+        .dyn_into()
+        .map_err(|_| "fetch() did not resolve to a Response")?;
+    if !resp.ok() {
+        return Err(format!("HTTP {} {}", resp.status(), resp.status_text()));
+    }
+    let text = resp.text().map_err(|e| js_message(&e))?;
+    await_js(text)
+        .await?
+        .as_string()
+        .ok_or_else(|| "the response is not text".into())
+}
+
+async fn await_js(p: js_sys::Promise) -> Result<wasm_bindgen::JsValue, String> {
+    wasm_bindgen_futures::JsFuture::from(p)
+        .await
+        .map_err(|e| js_message(&e))
+}
+
+/// A thrown JavaScript value in words ("Failed to fetch" for a TypeError from fetch).
+fn js_message(e: &wasm_bindgen::JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,15 +420,63 @@ mod tests {
             q,
             Query {
                 model: Some("models/x".into()),
-                force_cpu: true,
-                bench: Some(200)
+                backend: BackendChoice::Cpu,
+                bench: Some(200),
+                sentences: None,
             }
         );
         assert_eq!(q.bundle_paths(), vec!["models/x/"]);
         assert_eq!(Query::parse("?bench").bench, Some(10));
         assert_eq!(Query::parse("?bench=0").bench, Some(1));
         assert_eq!(Query::parse("?bench=3").bench_runs(), 3);
-        assert!(!Query::parse("?backend=gpu").force_cpu);
+    }
+
+    #[test]
+    fn backend_names_cpu_or_webgpu_and_anything_else_is_auto() {
+        let backend = |s: &str| Query::parse(s).backend;
+        assert_eq!(backend("?backend=cpu"), BackendChoice::Cpu);
+        assert_eq!(backend("?backend=CPU"), BackendChoice::Cpu);
+        assert_eq!(backend("?backend=webgpu"), BackendChoice::WebGpu);
+        assert_eq!(backend("?backend=gpu"), BackendChoice::Auto);
+        assert_eq!(backend("?backend=metal"), BackendChoice::Auto);
+        assert_eq!(backend("?backend="), BackendChoice::Auto);
+        assert_eq!(backend(""), BackendChoice::Auto);
+        // URLSearchParams keeps the first of repeated keys.
+        assert_eq!(
+            backend("?backend=webgpu&backend=cpu"),
+            BackendChoice::WebGpu
+        );
+    }
+
+    #[test]
+    fn the_cpu_switch_returns_to_what_the_address_asked_for() {
+        use BackendChoice::*;
+        assert_eq!(Auto.with_cpu_forced(true), Cpu);
+        assert_eq!(WebGpu.with_cpu_forced(true), Cpu);
+        assert_eq!(WebGpu.with_cpu_forced(false), WebGpu);
+        assert_eq!(Auto.with_cpu_forced(false), Auto);
+        // ?backend=cpu with the switch turned off: the page chooses again.
+        assert_eq!(Cpu.with_cpu_forced(false), Auto);
+    }
+
+    #[test]
+    fn sentences_are_inline_json_when_they_start_with_a_bracket_else_a_url() {
+        let q = Query::parse("?bench=2&sentences=%5B%22a%22%2C%22b%22%5D");
+        assert_eq!(
+            q.sentences,
+            Some(SentenceSource::Inline(r#"["a","b"]"#.into()))
+        );
+        assert_eq!(
+            Query::parse("?sentences=/bench/sentences.json").sentences,
+            Some(SentenceSource::Url("/bench/sentences.json".into()))
+        );
+        // Leading blanks (a `+` is a space) do not hide the bracket.
+        assert_eq!(
+            Query::parse("?sentences=+[1]").sentences,
+            Some(SentenceSource::Inline("[1]".into()))
+        );
+        assert_eq!(Query::parse("?sentences=").sentences, None);
+        assert_eq!(Query::parse("?sentences=%20").sentences, None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::session::Session;
 use crate::state::State;
+use crate::url::BackendChoice;
 
 fn ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.0} ms"))
@@ -43,7 +44,7 @@ pub fn BackendPanel() -> impl IntoView {
                 })
             }}
             <label class="switch">
-                <input type="checkbox" data-testid="force-cpu" prop:checked=move || s.force_cpu.get()
+                <input type="checkbox" data-testid="force-cpu" prop:checked=move || s.backend.get() == BackendChoice::Cpu
                     disabled=move || session.busy.get() on:change=toggle />
                 " Force the CPU backend (reloads the model)"
             </label>

@@ -22,7 +22,7 @@ pub fn mount() {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let state = State::new(Query::current().force_cpu);
+    let state = State::new(Query::current().backend);
     let session = Session::new(state);
     provide_context(state);
     provide_context(session);

@@ -20,6 +20,7 @@ use super::loader::{self, Bundle};
 use super::runner::{self, Runner};
 use crate::now_ms;
 use crate::protocol::{LoadInfo, Occlusion, Progress, RunOutput, SentenceOut, WorkerError};
+use crate::url::BackendChoice;
 
 /// Rows per forward pass of the occlusion batch: bounds memory on long sentences.
 const OCCLUSION_BATCH: usize = 16;
@@ -50,12 +51,12 @@ impl Engine {
     /// Loads and verifies the bundle, then builds it on the backend this browser offers.
     pub async fn load(
         candidates: &[String],
-        force_cpu: bool,
+        backend: BackendChoice,
         progress: &dyn Fn(Progress),
     ) -> Result<Engine, WorkerError> {
         let t0 = now_ms();
         let bundle = loader::load(candidates, progress).await?;
-        let (runner, fallback_reason) = runner::choose(&bundle, force_cpu).await?;
+        let (runner, fallback_reason) = runner::choose(&bundle, backend).await?;
         bundle.remember().await;
         let info = LoadInfo {
             backend: runner.backend().to_string(),

@@ -5,9 +5,11 @@
 //! never interleave their GPU work. `loader` verifies a bundle, `runner` puts it on one
 //! backend, `engine` serves it with a result cache.
 //!
-//! Only the cache is pure Rust; everything else needs the browser and is compiled for wasm32
-//! alone, so the cache's tests run on the host with `cargo test -p glassbox-app`.
+//! Only the cache and the adapter check are pure Rust; everything else needs the browser and
+//! is compiled for wasm32 alone, so their tests run on the host with `cargo test -p
+//! glassbox-app`.
 
+pub mod adapter;
 pub mod cache;
 #[cfg(target_arch = "wasm32")]
 mod engine;

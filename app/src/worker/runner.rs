@@ -2,9 +2,12 @@
 //!
 //! burn-wgpu panics when no adapter exists and the wasm module is unusable afterwards, so
 //! WebGPU is probed first (`navigator.gpu.requestAdapter()`, from the worker's own navigator)
-//! and the CPU backend is chosen when that yields nothing. After that the engine talks to a
-//! `dyn Runner` and never asks which backend it is; only a lost WebGPU device makes it build
-//! a CPU runner in its place.
+//! and the CPU backend is chosen when that yields nothing, or only a software adapter (slower
+//! than the CPU path) while the address does not insist on WebGPU. After that the engine
+//! talks to a `dyn Runner` and never asks which backend it is; only a lost WebGPU device
+//! makes it build a CPU runner in its place.
+
+use std::cell::RefCell;
 
 use burn::backend::wgpu::{
     graphics::AutoGraphicsApi, init_setup_async, RuntimeOptions, WgpuDevice,
@@ -12,6 +15,7 @@ use burn::backend::wgpu::{
 use burn::backend::{Flex, Wgpu};
 use burn::prelude::Backend;
 use futures::future::LocalBoxFuture;
+use glassbox_model::nn::projection::{Int8, Kernels};
 use glassbox_model::view::readout::BatchData;
 use glassbox_model::view::{read_async, ReadBack};
 use glassbox_model::weights::bundle::{load_bundle, LoadedBundle};
@@ -20,8 +24,10 @@ use js_sys::Reflect;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::adapter::{software_reason, software_renderer};
 use super::loader::Bundle;
 use crate::protocol::{WorkerError, CPU_BACKEND};
+use crate::url::BackendChoice;
 
 /// A model ready to run on its backend.
 pub trait Runner {
@@ -41,6 +47,8 @@ pub trait Runner {
 
 struct On<B: Backend> {
     bundle: LoadedBundle<B>,
+    /// What computes the encoder's linear layers: int8 on the CPU, burn's f32 on WebGPU.
+    kernels: Kernels,
     device: B::Device,
     backend: String,
     on_gpu: bool,
@@ -66,7 +74,9 @@ impl<B: Backend> Runner for On<B> {
     ) -> LocalBoxFuture<'_, Result<BatchData, WorkerError>> {
         Box::pin(async move {
             let b = &self.bundle;
-            let out = b.model.forward_texts(&b.tokenizer, &items, &self.device);
+            let out = b
+                .model
+                .forward_texts_with(&b.tokenizer, &items, &self.kernels, &self.device);
             Ok(read_async(out, what).await?)
         })
     }
@@ -83,20 +93,36 @@ fn build<B: Backend>(bundle: &Bundle, device: &B::Device) -> Result<LoadedBundle
     )?)
 }
 
-/// The bundle on burn-flex in wasm (SIMD128).
+/// The bundle on burn-flex in wasm (SIMD128), its linear layers on glassbox's int8 kernels:
+/// `i32x4.dot_i16x8_s` does twice the multiply-adds of f32 SIMD128 per instruction (`glassbox
+/// predict --kernels int8` computes the same numbers natively).
 pub fn cpu(bundle: &Bundle) -> Result<Box<dyn Runner>, WorkerError> {
+    let bundle = build::<Flex>(bundle, &Default::default())?;
     Ok(Box::new(On::<Flex> {
-        bundle: build::<Flex>(bundle, &Default::default())?,
+        kernels: Kernels::Int8(Int8::pack(&bundle.model)),
+        bundle,
         device: Default::default(),
         backend: CPU_BACKEND.to_string(),
         on_gpu: false,
     }))
 }
 
-/// The bundle on WebGPU; `described` is the adapter's own description from the probe.
-async fn webgpu(bundle: &Bundle, described: &str) -> Result<Box<dyn Runner>, WorkerError> {
-    let device = WgpuDevice::DefaultDevice;
-    let setup = init_setup_async::<AutoGraphicsApi>(&device, RuntimeOptions::default()).await;
+thread_local! {
+    /// How the WebGPU device set up in this worker is named, once it is: cubecl registers a
+    /// device once per thread and panics on a second registration, so a later load (the
+    /// backend switch turned off again) reuses it.
+    static WEBGPU: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Sets up the WebGPU device the first time, and names its adapter; `described` is the
+/// adapter's own description from the probe.
+async fn webgpu_device(described: &str) -> String {
+    if let Some(adapter) = WEBGPU.with(|w| w.borrow().clone()) {
+        return adapter;
+    }
+    let setup =
+        init_setup_async::<AutoGraphicsApi>(&WgpuDevice::DefaultDevice, RuntimeOptions::default())
+            .await;
     let a = setup.adapter.get_info();
     // In the browser wgpu's adapter name is empty; the adapter's own info says more.
     let name = if a.name.is_empty() {
@@ -109,34 +135,64 @@ async fn webgpu(bundle: &Bundle, described: &str) -> Result<Box<dyn Runner>, Wor
     } else {
         format!("{name} ({:?})", a.backend)
     };
+    WEBGPU.with(|w| *w.borrow_mut() = Some(adapter.clone()));
+    adapter
+}
+
+/// The bundle on WebGPU.
+async fn webgpu(bundle: &Bundle, described: &str) -> Result<Box<dyn Runner>, WorkerError> {
+    let adapter = webgpu_device(described).await;
+    let device = WgpuDevice::DefaultDevice;
     Ok(Box::new(On::<Wgpu> {
         bundle: build::<Wgpu>(bundle, &device)?,
+        kernels: Kernels::F32,
         device,
         backend: format!("WebGPU — burn-wgpu on {adapter}"),
         on_gpu: true,
     }))
 }
 
-/// The runner for this browser: WebGPU when it has an adapter and the CPU is not forced,
-/// else the CPU, with the reason WebGPU is not used.
+/// The runner for this browser and `choice`, with the reason WebGPU is not used when it is
+/// not: `Auto` takes WebGPU on a GPU and the CPU on a software adapter, `WebGpu` takes any
+/// adapter, `Cpu` never probes.
 pub async fn choose(
     bundle: &Bundle,
-    force_cpu: bool,
+    choice: BackendChoice,
 ) -> Result<(Box<dyn Runner>, Option<String>), WorkerError> {
-    let probe = if force_cpu {
+    let probe = if choice == BackendChoice::Cpu {
         Err("CPU chosen with the backend switch (or ?backend=cpu)".to_string())
     } else {
         probe_webgpu().await
     };
-    match probe {
-        Ok(adapter) => Ok((webgpu(bundle, &adapter).await?, None)),
-        Err(why) => Ok((cpu(bundle)?, Some(why))),
-    }
+    let why_not = match probe {
+        Ok(Adapter {
+            software: Some(renderer),
+            ..
+        }) if choice == BackendChoice::Auto => software_reason(&renderer),
+        Ok(a) => return Ok((webgpu(bundle, &a.described).await?, None)),
+        Err(why) => why,
+    };
+    Ok((cpu(bundle)?, Some(why_not)))
 }
 
-/// The adapter's self-description ("google swiftshader …") when WebGPU has one, otherwise
-/// why not.
-async fn probe_webgpu() -> Result<String, String> {
+/// What the probe learnt of the adapter.
+struct Adapter {
+    /// Its own description ("google swiftshader …"), for the backend panel.
+    described: String,
+    /// The software renderer it is, if it is one.
+    software: Option<String>,
+}
+
+/// `obj.isFallbackAdapter`: on the adapter in older browsers, on its `info` in newer ones.
+fn is_fallback(obj: &wasm_bindgen::JsValue) -> bool {
+    Reflect::get(obj, &"isFallbackAdapter".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// The adapter WebGPU offers, otherwise why there is none.
+async fn probe_webgpu() -> Result<Adapter, String> {
     let nav = Reflect::get(&js_sys::global(), &"navigator".into())
         .map_err(|_| "navigator is unreadable")?;
     let gpu = Reflect::get(&nav, &"gpu".into()).map_err(|_| "navigator.gpu is unreadable")?;
@@ -164,5 +220,9 @@ async fn probe_webgpu() -> Result<String, String> {
         .filter_map(|k| Reflect::get(&info, &(*k).into()).ok()?.as_string())
         .filter(|v| !v.is_empty())
         .collect();
-    Ok(words.join(" "))
+    let fallback = is_fallback(&adapter) || is_fallback(&info);
+    Ok(Adapter {
+        software: software_renderer(fallback, &words),
+        described: words.join(" "),
+    })
 }

@@ -70,12 +70,12 @@ async fn handle(
     Ok(match req {
         Request::Load {
             candidates,
-            force_cpu,
+            backend,
         } => {
             // Drop the old model first: two copies of the weights may not fit.
             *slot.borrow_mut() = None;
             drop(current);
-            let engine = Engine::load(&candidates, force_cpu, progress).await?;
+            let engine = Engine::load(&candidates, backend, progress).await?;
             let info = engine.info();
             *slot.borrow_mut() = Some(Rc::new(engine));
             Reply::Loaded(info)
