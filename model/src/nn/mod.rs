@@ -8,3 +8,4 @@ pub mod heads;
 pub mod model;
 pub mod pooling;
 pub mod projection;
+pub mod smooth;
