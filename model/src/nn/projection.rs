@@ -111,6 +111,18 @@ impl PackedLinear {
         }
         let mut out = vec![0.0f32; rows * self.weight.n()];
         int8::matmul(&x, rows, &self.weight, self.bias.as_deref(), &mut out);
+        // A second int8 pass over what the first rounding left gives the activations about
+        // 14 bits: the worst parity sentence went from cosine 0.99868 to 0.99962 against f32,
+        // for 8.3 → 11.3 ms per tweet natively (f32: 23 ms).
+        let mut fine = vec![0.0f32; out.len()];
+        int8::matmul(
+            &residual(&x, self.weight.k()),
+            rows,
+            &self.weight,
+            None,
+            &mut fine,
+        );
+        out.iter_mut().zip(&fine).for_each(|(o, f)| *o += f);
         out
     }
 
@@ -167,6 +179,22 @@ impl Int8 {
             .map(|l| l.qkv.bytes() + l.attention_out.bytes() + l.intermediate.bytes())
             .sum()
     }
+}
+
+/// What the kernel's per-row symmetric int8 rounding (scale `max|row| / 127`, ties to even)
+/// leaves of `x` (rows of `k`).
+fn residual(x: &[f32], k: usize) -> Vec<f32> {
+    let mut r = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(k) {
+        let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if max == 0.0 {
+            r.extend_from_slice(row);
+            continue;
+        }
+        let (inv, scale) = (127.0 / max, max / 127.0);
+        r.extend(row.iter().map(|v| v - (v * inv).round_ties_even() * scale));
+    }
+    r
 }
 
 fn floats(data: TensorData) -> Vec<f32> {
@@ -316,6 +344,17 @@ mod tests {
         for row in att.into_data().to_vec::<f32>().unwrap().chunks(5) {
             assert_eq!(&row[3..], &[0.0, 0.0], "{row:?}");
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn residual_is_what_int8_rounding_leaves() {
+        // max 1 → steps of 1/127: 1 → 127 exactly, 0.5 → 63.5 → 64 (ties to even),
+        // -0.25 → -31.75 → -32; an all-zero row stays zero.
+        let r = residual(&[1.0, 0.5, -0.25, 0.0, 0.0, 0.0], 3);
+        let expected = [0.0, 0.5 - 64.0 / 127.0, -0.25 + 32.0 / 127.0, 0.0, 0.0, 0.0];
+        for (got, want) in r.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-7, "{r:?}");
         }
     }
 
