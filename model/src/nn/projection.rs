@@ -2,12 +2,13 @@
 //!
 //! The six projections of every layer (query, key, value, attention output, feed-forward in
 //! and out) hold 99 % of the encoder's multiply-adds. burn's `Linear` computes them in f32 on
-//! every backend ([`Dense`], the reference). On a CPU backend [`Int8`] computes them with the
-//! crate's int8 kernels instead: weights quantized once per output column, activations per
-//! row at run time (smoothed per channel, [`crate::nn::smooth`]), integer dot products; q, k
-//! and v as one matrix; bias and GELU applied while the values are on the host. The
-//! feed-forward output projection stays f32 (see `PackedLayer`). The rest of the forward (attention, norms, GELU,
-//! heads) is the same code either way, so both paths show the same model.
+//! every backend ([`Dense`], the reference). On a CPU backend [`Int8`] computes five of them
+//! with the crate's int8 kernels instead: weights quantized once per output column,
+//! activations per row at run time (smoothed per channel, [`crate::nn::smooth`], plus a second
+//! int8 pass over their rounding residual), integer dot products; q, k and v as one matrix;
+//! bias and GELU applied while the values are on the host. The feed-forward output projection
+//! stays f32 (see `PackedLayer`). The rest of the forward (attention, norms, heads) is the
+//! same code either way, so both paths show the same model.
 
 use burn::nn::Linear;
 use burn::prelude::*;
