@@ -77,6 +77,16 @@ fn ours<B: Backend>(device: &B::Device, kernels: KernelChoice) -> Vec<SentenceRe
     run(&loaded, items, 3, true, device).expect("forward pass and read-back")
 }
 
+/// One reference entry's embedding, narrowed to f32.
+fn reference_embedding(e: &Value) -> Vec<f32> {
+    e["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect()
+}
+
 fn check_against_reference(results: &[SentenceResult], backend: &str) {
     let reference = reference();
     assert_eq!(results.len(), reference.entries.len());
@@ -99,12 +109,7 @@ fn check_against_reference(results: &[SentenceResult], backend: &str) {
             "[{backend}] truncation flag differs for {short:?}"
         );
 
-        let emb: Vec<f32> = e["embedding"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
+        let emb = reference_embedding(e);
         let cos = cosine(&r.embedding, &emb);
         let emb_max = r
             .embedding
@@ -177,12 +182,7 @@ fn cpu_int8_kernels_stay_close_to_reference() {
     let reference = reference();
     let mut worst = 1.0f32;
     for (r, e) in results.iter().zip(&reference.entries) {
-        let emb: Vec<f32> = e["embedding"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
+        let emb = reference_embedding(e);
         let cos = cosine(&r.embedding, &emb);
         assert!(
             cos >= 0.999,

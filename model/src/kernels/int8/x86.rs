@@ -59,112 +59,96 @@ sweep!(
 // 4 weights + x, |x| and two products).
 sweep!(dot_avx2, rows_avx2, tile_avx2, "avx2", 2, 4, 8);
 
-/// `R` rows × `C` panels with 512-bit `vpdpbusd` (u8 · i8, four products per i32 lane).
-/// `q` holds `x + 128` as u8; the accumulators start at `-128 · Σ_k w`, which cancels it.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn tile_avx512_vnni<const R: usize, const C: usize>(
-    q: &[i8],
-    r0: usize,
-    w: &PackedI8,
-    v0: usize,
-    acc: &mut [i32],
-) {
-    const LANES: usize = 16;
-    let (kp, ncols, col0) = (w.kp, w.padded_n(), v0 * LANES);
-    check_tile(q, (r0, R), w, (col0, C * LANES), acc);
-    let mut sums = [[_mm512_setzero_si512(); C]; R];
-    for c in 0..C {
-        // SAFETY: check_tile: col0 + C·16 <= padded_n = offset_init.len().
-        let init =
-            unsafe { _mm512_loadu_si512(w.offset_init.as_ptr().add(col0 + c * LANES).cast()) };
-        for row in sums.iter_mut() {
-            row[c] = init;
-        }
-    }
-    let mut wv = [_mm512_setzero_si512(); C];
-    for g in 0..kp / GROUP {
-        for (c, wv) in wv.iter_mut().enumerate() {
-            // SAFETY: check_tile: the columns lie in whole panels of w.data, g < kp / 4.
-            *wv = unsafe {
-                _mm512_loadu_si512(w.data.as_ptr().add(w_offset(w, col0 + c * LANES, g)).cast())
-            };
-        }
-        for (r, row) in sums.iter_mut().enumerate() {
-            // SAFETY: check_tile: (r0 + r) · kp + 4g + 4 <= (r0 + R) · kp <= q.len().
-            let x = unsafe {
-                q.as_ptr()
-                    .add((r0 + r) * kp + g * GROUP)
-                    .cast::<i32>()
-                    .read_unaligned()
-            };
-            let x = _mm512_set1_epi32(x);
-            for (sum, &wv) in row.iter_mut().zip(&wv) {
-                *sum = _mm512_dpbusd_epi32(*sum, x, wv);
+/// A VNNI tile: `R` rows × `C` vectors of `$lanes` columns with `vpdpbusd` (u8 · i8, four
+/// products per i32 lane). `q` holds `x + 128` as u8; the accumulators start at
+/// `-128 · Σ_k w`, which cancels it. The 512- and 256-bit tiles differ only in their
+/// intrinsics, so one body serves both.
+macro_rules! vnni_tile {
+    ($(#[$doc:meta])* $name:ident, $features:literal, $lanes:literal, $zero:ident, $load:ident,
+     $set1:ident, $dpbusd:ident, $store:ident) => {
+        $(#[$doc])*
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn $name<const R: usize, const C: usize>(
+            q: &[i8],
+            r0: usize,
+            w: &PackedI8,
+            v0: usize,
+            acc: &mut [i32],
+        ) {
+            const LANES: usize = $lanes;
+            let (kp, ncols, col0) = (w.kp, w.padded_n(), v0 * LANES);
+            check_tile(q, (r0, R), w, (col0, C * LANES), acc);
+            let mut sums = [[$zero(); C]; R];
+            for c in 0..C {
+                // SAFETY: check_tile: col0 + C·LANES <= padded_n = offset_init.len().
+                let init = unsafe { $load(w.offset_init.as_ptr().add(col0 + c * LANES).cast()) };
+                for row in sums.iter_mut() {
+                    row[c] = init;
+                }
+            }
+            let mut wv = [$zero(); C];
+            for g in 0..kp / GROUP {
+                for (c, wv) in wv.iter_mut().enumerate() {
+                    // SAFETY: check_tile: LANES columns from a multiple of LANES stay in one
+                    // panel of w.data, g < kp / 4.
+                    *wv = unsafe {
+                        $load(w.data.as_ptr().add(w_offset(w, col0 + c * LANES, g)).cast())
+                    };
+                }
+                for (r, row) in sums.iter_mut().enumerate() {
+                    // SAFETY: check_tile: (r0 + r) · kp + 4g + 4 <= (r0 + R) · kp <= q.len().
+                    let x = unsafe {
+                        q.as_ptr()
+                            .add((r0 + r) * kp + g * GROUP)
+                            .cast::<i32>()
+                            .read_unaligned()
+                    };
+                    let x = $set1(x);
+                    for (sum, &wv) in row.iter_mut().zip(&wv) {
+                        *sum = $dpbusd(*sum, x, wv);
+                    }
+                }
+            }
+            for (r, row) in sums.iter().enumerate() {
+                for (c, &sum) in row.iter().enumerate() {
+                    // SAFETY: check_tile: (r0 + r) · ncols + col0 + (c + 1) · LANES <= acc.len().
+                    unsafe {
+                        $store(
+                            acc.as_mut_ptr()
+                                .add((r0 + r) * ncols + col0 + c * LANES)
+                                .cast(),
+                            sum,
+                        )
+                    };
+                }
             }
         }
-    }
-    for (r, row) in sums.iter().enumerate() {
-        for (c, &sum) in row.iter().enumerate() {
-            // SAFETY: check_tile: (r0 + r) · ncols + col0 + (c + 1) · 16 <= acc.len().
-            unsafe {
-                _mm512_storeu_si512(
-                    acc.as_mut_ptr()
-                        .add((r0 + r) * ncols + col0 + c * LANES)
-                        .cast(),
-                    sum,
-                )
-            };
-        }
-    }
+    };
 }
 
-/// `R` rows × `C` half-panels with 256-bit `vpdpbusd`; offsets as in [`tile_avx512_vnni`].
-#[inline]
-#[target_feature(enable = "avx2,avxvnni")]
-fn tile_avx_vnni<const R: usize, const C: usize>(
-    q: &[i8],
-    r0: usize,
-    w: &PackedI8,
-    v0: usize,
-    acc: &mut [i32],
-) {
-    const LANES: usize = 8;
-    let (kp, ncols, col0) = (w.kp, w.padded_n(), v0 * LANES);
-    check_tile(q, (r0, R), w, (col0, C * LANES), acc);
-    let mut sums = [[_mm256_setzero_si256(); C]; R];
-    for c in 0..C {
-        // SAFETY: check_tile: col0 + C·8 <= padded_n = offset_init.len().
-        let init =
-            unsafe { _mm256_loadu_si256(w.offset_init.as_ptr().add(col0 + c * LANES).cast()) };
-        for row in sums.iter_mut() {
-            row[c] = init;
-        }
-    }
-    let mut wv = [_mm256_setzero_si256(); C];
-    for g in 0..kp / GROUP {
-        for (c, wv) in wv.iter_mut().enumerate() {
-            // SAFETY: check_tile: 8 columns from a multiple of 8 stay in one panel of w.data.
-            *wv = unsafe {
-                _mm256_loadu_si256(w.data.as_ptr().add(w_offset(w, col0 + c * LANES, g)).cast())
-            };
-        }
-        for (r, row) in sums.iter_mut().enumerate() {
-            // SAFETY: check_tile: (r0 + r) · kp + 4g + 4 <= (r0 + R) · kp <= q.len().
-            let x = unsafe {
-                q.as_ptr()
-                    .add((r0 + r) * kp + g * GROUP)
-                    .cast::<i32>()
-                    .read_unaligned()
-            };
-            let x = _mm256_set1_epi32(x);
-            for (sum, &wv) in row.iter_mut().zip(&wv) {
-                *sum = _mm256_dpbusd_avx_epi32(*sum, x, wv);
-            }
-        }
-    }
-    store_256::<R, C>(&sums, acc, (r0, ncols, col0));
-}
+vnni_tile!(
+    /// 512-bit VNNI: a tile spans `C` whole panels of 16 columns.
+    tile_avx512_vnni,
+    "avx512f,avx512bw,avx512vnni",
+    16,
+    _mm512_setzero_si512,
+    _mm512_loadu_si512,
+    _mm512_set1_epi32,
+    _mm512_dpbusd_epi32,
+    _mm512_storeu_si512
+);
+vnni_tile!(
+    /// 256-bit AVX-VNNI: a tile spans `C` half-panels of 8 columns.
+    tile_avx_vnni,
+    "avx2,avxvnni",
+    8,
+    _mm256_setzero_si256,
+    _mm256_loadu_si256,
+    _mm256_set1_epi32,
+    _mm256_dpbusd_avx_epi32,
+    _mm256_storeu_si256
+);
 
 /// `R` rows × `C` half-panels with AVX2 only. `vpmaddubsw` multiplies u8 by i8 and adds
 /// pairs into a saturating i16; feeding it `|x|` and `sign(w, x)` (both within ±127) keeps
