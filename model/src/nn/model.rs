@@ -99,17 +99,8 @@ impl<B: Backend> Glassbox<B> {
         masked_mean(enc.hidden, pad_mask)
     }
 
-    /// Tokenised texts in (padded to the longest), outputs out.
-    pub fn forward_texts(
-        &self,
-        tokenizer: &crate::TextTokenizer,
-        items: &[crate::Tokenized],
-        device: &B::Device,
-    ) -> GlassboxOutput<B> {
-        self.forward_texts_with(tokenizer, items, &Dense, device)
-    }
-
-    /// [`Self::forward_texts`] with the encoder's linear layers computed by `projector`.
+    /// Tokenised texts in (padded to the longest), outputs out; `projector` computes the
+    /// encoder's linear layers.
     pub fn forward_texts_with<P: Projector<B>>(
         &self,
         tokenizer: &crate::TextTokenizer,
