@@ -411,8 +411,9 @@ async function main() {
       onnx_dir: onnx,
       chromium: null,
       notes: [
-        'Page times are page → worker → page round trips and include the attention and class '
-        + 'read-backs the page draws; batch1_forward_ms_per_sentence is the worker\'s forward pass alone.',
+        'Page times are page → worker → page round trips reading back embeddings and logits, no '
+        + 'attention (transformers.js returns none; the report\'s "attention" field says so); '
+        + 'batch1_forward_ms_per_sentence is the worker\'s forward pass and read-back alone.',
         'transformers.js times are calls of the feature-extraction pipeline on the main thread.',
       ],
     },

@@ -1,7 +1,8 @@
 // The teaching page in real Chromium: on WebGPU (SwiftShader, forced with ?backend=webgpu: by
 // default the page prefers its CPU path to a software adapter) and with WebGPU unavailable,
 // three pasted sentences must give the labels, spans and probabilities of `glassbox predict`
-// on the same bundle; the attention canvas draws; the permalink round-trips; a second run is
+// on the same bundle; the attention canvas draws, for a sentence focused after its run too
+// (whose maps the run did not read back); the permalink round-trips; a second run is
 // answered from the cache; the bundle is reused from the Cache API when the network fails;
 // bad input gets a message, never a crash or injected markup; a corrupt bundle is refused by
 // hash; the CSP is never violated.
@@ -163,6 +164,7 @@ test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox pre
     assert.match(measured.backend, /WebGPU/);
     assert.equal(measured.n_sentences, 2);
     assert.equal(measured.runs, 2);
+    assert.equal(measured.attention, 'none', 'the timed rounds read no attention back, as the peers');
     delete measured.first_embedding;
     const timings = await core(page, 'webgpu', 'f32');
     bench.webgpu = { page: timings, bench: measured };
@@ -219,6 +221,7 @@ test('no WebGPU adapter: CPU fallback gives the same results; permalink and offl
     assert.ok(await inkedPixels(page, 'occlusion') > 500, 'occlusion chart drawn');
     const measured = await benchmark(page);
     assert.equal(measured.sentences, 'built-in');
+    assert.equal(measured.attention, 'none');
     assert.equal(measured.n_sentences, 4);
     assert.equal(measured.first_embedding.length, 384);
     delete measured.first_embedding;
@@ -238,6 +241,13 @@ test('no WebGPU adapter: CPU fallback gives the same results; permalink and offl
 
     // Pick layer 3, head 4 in the grid and the second sentence: both go into the permalink.
     await page.getByTestId('inspect').nth(1).click();
+    // A run reads back the attention of the sentence focused then (the first) only; the
+    // second's is computed when it is focused, a short wait shown meanwhile, never an empty grid.
+    await page.locator('[data-testid=attention-maps][data-sentence="2"] [data-testid=attention][data-drawn="1"]')
+      .waitFor({ timeout: LONG });
+    assert.match(await page.locator('.inspect h2').textContent(), /Apple support/);
+    assert.ok(await inkedPixels(page, 'attention') > 5000, 'the second sentence\'s attention grid has drawn pixels');
+    assert.equal(await page.getByTestId('attention-pending').count(), 0, 'no wait shown once the maps are there');
     await page.getByTestId('attention').click({ position: { x: 28 + 3 * 44 + 20, y: 18 + 2 * 44 + 20 } });
     await page.getByTestId('attention-title').filter({ hasText: 'Layer 3, head 4' }).waitFor();
     const link = page.url();

@@ -6,7 +6,9 @@
 //! The statistics are the ones `bench/page-bench.mjs` computes for transformers.js, so the
 //! numbers compare like for like: first inference (cold), warm batch-1 latency per sentence
 //! (each sentence's median over the rounds, averaged over the sentences) and batch-16
-//! throughput (the sentences in chunks of [`BATCH`], each chunk padded on its own).
+//! throughput (the sentences in chunks of [`BATCH`], each chunk padded on its own). Like the
+//! peers (transformers.js returns no attention), every round reads back embeddings and
+//! logits only: no attention map leaves the device, and the report says so.
 
 use std::fmt;
 
@@ -20,6 +22,9 @@ pub const SENTENCES: [&str; 4] = [
     "The meeting with Microsoft is moved to Tuesday at 3pm.",
     "@jack is heading to the Lakers game tonight #NBA",
 ];
+
+/// What the timed rounds read back of the attention maps: none, as the peers.
+pub const ATTENTION: &str = "none";
 
 /// Sentences per forward pass in the throughput rounds.
 pub const BATCH: usize = 16;
@@ -174,6 +179,7 @@ pub fn report(info: Option<&LoadInfo>, w: &Workload, t: Times) -> String {
         "sentences": w.source,
         "n_sentences": w.n_sentences,
         "runs": t.batch1.len(),
+        "attention": ATTENTION,
         "first_ms": t.first,
         "batch1_ms_per_sentence": mean(&by_sentence),
         "batch1_forward_ms_per_sentence": mean(&median_by_sentence(&t.batch1_forward)),
@@ -282,6 +288,7 @@ mod tests {
         assert_eq!(v["batch16_ms_per_sentence"], 25.0);
         assert_eq!(v["sentences_per_s_b16"], 40.0);
         assert_eq!(v["batch_size"], 16);
+        assert_eq!(v["attention"], "none", "the rounds read no attention back");
         assert_eq!(v["backend"], "");
         let e = v["first_embedding"].as_array().unwrap();
         assert_eq!(e.len(), 2);

@@ -107,9 +107,20 @@ pub async fn load(
     }
 }
 
-/// Runs `texts` as one batch (cache bypassed when `fresh`).
-pub async fn run(texts: Vec<String>, fresh: bool) -> Result<RunOutput, WorkerError> {
-    match call(Request::Run { texts, fresh }).await? {
+/// Runs `texts` as one batch (cache bypassed when `fresh`), with the attention maps of
+/// `texts[attention]` only.
+pub async fn run(
+    texts: Vec<String>,
+    fresh: bool,
+    attention: Option<usize>,
+) -> Result<RunOutput, WorkerError> {
+    match call(Request::Run {
+        texts,
+        fresh,
+        attention,
+    })
+    .await?
+    {
         Reply::Ran(out) => Ok(out),
         other => Err(wrong("Ran", &other)),
     }

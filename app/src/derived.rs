@@ -27,15 +27,18 @@ pub struct Detail {
 }
 
 /// The matrix the detail views show, with [CLS]/[SEP] removed (and rows renormalised) when
-/// asked: their share of attention is large and mostly a "no-op" sink.
+/// asked: their share of attention is large and mostly a "no-op" sink. Empty while the
+/// sentence's attention has not come back (or for a layer it does not have).
 pub fn detail(f: &SentenceOut, pick: AttnPick) -> Detail {
     let n = f.tokenized.ids.len();
+    let Some(layer) = f.attentions.get(pick.layer) else {
+        return Detail::default();
+    };
     let full = match pick.mode {
-        AttnMode::Head => {
-            let a = &f.attentions[pick.layer];
-            (0..n * n).map(|k| a.get(pick.head, k / n, k % n)).collect()
-        }
-        AttnMode::Mean => head_mean(&f.attentions[pick.layer]),
+        AttnMode::Head => (0..n * n)
+            .map(|k| layer.get(pick.head, k / n, k % n))
+            .collect(),
+        AttnMode::Mean => head_mean(layer),
         AttnMode::Rollout => rollout(&f.attentions, n),
     };
     let keep: Vec<usize> = (0..n)
@@ -255,6 +258,23 @@ mod tests {
         // (mean + I) with rows renormalised: row 0 = [1.75, .125, .125] / 2.
         let d = detail(&sentence(), pick(AttnMode::Rollout, 0, false));
         assert_close(&d.values[..3], &[0.875, 0.0625, 0.0625]);
+    }
+
+    #[test]
+    fn a_sentence_whose_maps_have_not_come_back_has_an_empty_detail_in_every_mode() {
+        let bare = SentenceOut {
+            attentions: vec![],
+            ..sentence()
+        };
+        for mode in [AttnMode::Head, AttnMode::Mean, AttnMode::Rollout] {
+            assert_eq!(detail(&bare, pick(mode, 0, true)), Detail::default());
+        }
+        // A layer the sentence does not have, likewise.
+        let beyond = AttnPick {
+            layer: 1,
+            ..pick(AttnMode::Head, 0, false)
+        };
+        assert_eq!(detail(&sentence(), beyond), Detail::default());
     }
 
     #[test]

@@ -26,7 +26,14 @@ pub enum Request {
     },
     /// Encode `texts` and run them through the model as one batch; texts seen before with
     /// the same model are answered from the worker's cache unless `fresh` (benchmarks).
-    Run { texts: Vec<String>, fresh: bool },
+    /// Only `texts[attention]` comes back with its attention maps (the page shows one
+    /// sentence's; reading every sentence's back is most of a run on WebGPU); the others,
+    /// and all of them when `attention` is `None` or out of range, come back without.
+    Run {
+        texts: Vec<String>,
+        fresh: bool,
+        attention: Option<usize>,
+    },
     /// The sentence class of `text` with each word left out in turn, as one batch.
     Occlude { text: String },
 }
@@ -160,10 +167,18 @@ pub struct SentenceOut {
     /// `[pieces × tags]`, softmaxed.
     pub token_probs: Vec<f32>,
     /// One per layer, quantised to bytes by the worker (a quarter of the f32 size, finer
-    /// than any colour scale can show).
+    /// than any colour scale can show); empty when the request did not ask for this
+    /// sentence's attention.
     pub attentions: Vec<Attention>,
     /// Answered from the worker's cache rather than computed.
     pub cached: bool,
+}
+
+impl SentenceOut {
+    /// Whether its attention maps came back (only the sentence a request names gets them).
+    pub fn has_attention(&self) -> bool {
+        !self.attentions.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

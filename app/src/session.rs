@@ -18,7 +18,7 @@ use crate::client;
 use crate::lines;
 use crate::now_ms;
 use crate::protocol::{Progress, RunOutput, SentenceOut, WorkerError};
-use crate::state::{Model, Row, State, Timings};
+use crate::state::{add_attention, focus_in_chunk, AttentionFor, Model, Row, State, Timings};
 use crate::url::{self, BackendChoice, Query, SentenceSource};
 
 /// Lines per request to the worker, so results appear while the rest are computed.
@@ -43,6 +43,9 @@ pub struct Session {
     /// Its value is the benchmark's JSON.
     pub bench: Action<usize, Result<String, BenchError>>,
     pub occlude: Action<String, Result<(), WorkerError>>,
+    /// The attention maps of a row the user focused after its run, which read only the
+    /// then-focused sentence's.
+    pub attend: Action<AttentionFor, Result<(), WorkerError>>,
     /// A load, run or benchmark is in flight: they share the worker's queue, so the page
     /// starts no second one. Occlusion runs beside them and has its own flag.
     pub busy: Memo<bool>,
@@ -59,6 +62,7 @@ impl Session {
         let bench = Action::new_local(move |n: &usize| start_bench(s, *n));
         let occlude = Action::new_local(move |text: &String| start_occlusion(s, text.clone()));
         let load = Action::new_local(move |after: &AfterLoad| start_load(s, *after, run, bench));
+        let attend = Action::new_local(move |want: &AttentionFor| start_attention(s, want.clone()));
         let (loading, running, benching) = (load.pending(), run.pending(), bench.pending());
         let busy = Memo::new(move |_| loading.get() || running.get() || benching.get());
         // Whatever was occluded belongs to the sentence that was focused then.
@@ -66,12 +70,19 @@ impl Session {
             s.derived.focus_text.track();
             s.occlusion.set(None);
         });
+        // A focused sentence without its maps gets them: the inspector waits for them.
+        Effect::new(move |_| {
+            if let Some(want) = s.derived.wants_attention.get() {
+                attend.dispatch_local(want);
+            }
+        });
         Self {
             state: s,
             load,
             run,
             bench,
             occlude,
+            attend,
             busy,
             occluding: occlude.pending(),
         }
@@ -289,13 +300,27 @@ impl Tally {
     }
 }
 
-/// Sends the lines to the worker in batches, showing results as they come.
+/// Sends the lines to the worker in batches, showing results as they come. Each batch
+/// brings back the attention of the focused sentence only, if it holds it (the focus as it
+/// is when the batch is sent, so a pick made meanwhile counts).
 async fn run_lines(s: State, run: u64, lines: &[(usize, String)]) -> Result<(), WorkerError> {
     let t0 = now_ms();
     let mut tally = Tally::default();
+    // A selection beyond this run's lines falls back to the first line before anything
+    // runs, so the first batch reads the right sentence's attention.
+    s.view.maybe_update(|v| {
+        let out_of_range = v.sel >= lines.len();
+        if out_of_range {
+            v.sel = 0;
+        }
+        out_of_range
+    });
     for chunk in lines.chunks(RUN_BATCH) {
         let texts = chunk.iter().map(|(_, t)| t.clone()).collect();
-        let out = client::run(texts, false).await?;
+        let start = s.rows.with_untracked(Vec::len);
+        let sel = s.view.with_untracked(|v| v.sel);
+        let attention = focus_in_chunk(sel, start, chunk.len());
+        let out = client::run(texts, false, attention).await?;
         if let Some(why) = out.backend_change.clone() {
             s.switched_to_cpu(why);
         }
@@ -311,13 +336,6 @@ async fn run_lines(s: State, run: u64, lines: &[(usize, String)]) -> Result<(), 
     s.timings
         .update(|t| t.last_round_trip_ms = Some(round_trip));
     let n = s.rows.with_untracked(Vec::len);
-    s.view.maybe_update(|v| {
-        let out_of_range = v.sel >= n;
-        if out_of_range {
-            v.sel = 0;
-        }
-        out_of_range
-    });
     s.status.set(tally.summary(n, round_trip));
     Ok(())
 }
@@ -342,11 +360,12 @@ fn rows(
         .collect()
 }
 
-/// Runs one batch of `texts`, the worker's cache bypassed: the round trip in ms, and what
-/// the worker answered.
+/// Runs one batch of `texts`, the worker's cache bypassed and no attention read back (the
+/// peers it is compared with return none): the round trip in ms, and what the worker
+/// answered.
 async fn timed(texts: Vec<String>) -> Result<(f64, RunOutput), WorkerError> {
     let t0 = now_ms();
-    let out = client::run(texts, true).await?;
+    let out = client::run(texts, true, None).await?;
     Ok((now_ms() - t0, out))
 }
 
@@ -432,6 +451,38 @@ async fn measure(sentences: &[String], n: usize) -> Result<Times, BenchError> {
         t.batch16.push(total);
     }
     Ok(t)
+}
+
+/// Runs the text of `want` again with its attention (the worker's cache upgrades its entry)
+/// and gives the maps to its row, if the row is still the one the run made.
+fn start_attention(s: State, want: AttentionFor) -> impl Future<Output = Result<(), WorkerError>> {
+    s.attention_error.set(None);
+    async move {
+        let got = client::run(vec![want.text.clone()], false, Some(0))
+            .await
+            .and_then(|out| {
+                if let Some(why) = out.backend_change {
+                    s.switched_to_cpu(why);
+                }
+                match out.sentences.into_iter().next() {
+                    Some(Ok(o)) if o.has_attention() => Ok(o),
+                    Some(Err(e)) => Err(e),
+                    _ => Err(WorkerError::Protocol(
+                        "no attention for the sentence".into(),
+                    )),
+                }
+            });
+        match got {
+            Ok(o) => {
+                s.rows.maybe_update(|r| add_attention(r, &want, o));
+                Ok(())
+            }
+            Err(e) => {
+                s.attention_error.set(Some((want.text, e.to_string())));
+                Err(e)
+            }
+        }
+    }
 }
 
 /// Occludes `text` word by word and shows the result if `text` is still the one focused.

@@ -130,6 +130,65 @@ pub struct Row {
     pub out: Result<Arc<SentenceOut>, WorkerError>,
 }
 
+/// A row whose attention the page wants but the run did not read back (a run reads it for
+/// the focused sentence only): fetched when the user focuses that row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttentionFor {
+    /// The run that made the row: an answer for a row a newer run replaced is dropped.
+    pub run: u64,
+    /// Position in the result list.
+    pub index: usize,
+    /// The line as analysed (what the worker is asked to run again).
+    pub text: String,
+}
+
+/// The row at `sel` when it was analysed but came back without its attention.
+pub fn missing_attention(rows: &[Arc<Row>], sel: usize) -> Option<AttentionFor> {
+    let row = rows.get(sel)?;
+    let out = row.out.as_ref().ok()?;
+    (!out.has_attention()).then(|| AttentionFor {
+        run: row.run,
+        index: sel,
+        text: row.text.clone(),
+    })
+}
+
+/// Gives the row `want` names the attention maps of `got` (its text run again with
+/// attention), keeping everything else of the row as shown. False, changing nothing, when
+/// that row is gone or replaced by a newer run, already has maps, or `got` has none or
+/// another tokenisation.
+pub fn add_attention(rows: &mut [Arc<Row>], want: &AttentionFor, got: SentenceOut) -> bool {
+    let Some(row) = rows.get_mut(want.index) else {
+        return false;
+    };
+    let Ok(out) = &row.out else { return false };
+    let fits = row.run == want.run
+        && row.text == want.text
+        && !out.has_attention()
+        && got.has_attention()
+        && got.tokenized.ids == out.tokenized.ids;
+    if !fits {
+        return false;
+    }
+    let out = SentenceOut {
+        attentions: got.attentions,
+        ..SentenceOut::clone(out)
+    };
+    *row = Arc::new(Row {
+        run: row.run,
+        line: row.line,
+        text: row.text.clone(),
+        out: Ok(Arc::new(out)),
+    });
+    true
+}
+
+/// Where the focused row `sel` falls in the chunk of `len` rows that starts at row `start`,
+/// if it does: the one sentence of that request whose attention to read back.
+pub fn focus_in_chunk(sel: usize, start: usize, len: usize) -> Option<usize> {
+    (start..start + len).contains(&sel).then(|| sel - start)
+}
+
 /// Whether a shared result changed: results are never edited, so a new `Arc` is a new
 /// result, and comparing pointers spares a deep comparison of every attention weight.
 fn changed_arc<T>(old: Option<&Option<Arc<T>>>, new: Option<&Option<Arc<T>>>) -> bool {
@@ -153,6 +212,8 @@ pub struct State {
     pub notes: RwSignal<Vec<String>>,
     pub view: RwSignal<ViewState>,
     pub occlusion: RwSignal<Option<Arc<Occlusion>>>,
+    /// Why fetching a sentence's attention failed: the text, and the message.
+    pub attention_error: RwSignal<Option<(String, String)>>,
     pub timings: RwSignal<Timings>,
     /// The backend the next load asks for (the address's, until the switch changes it).
     pub backend: RwSignal<BackendChoice>,
@@ -166,7 +227,13 @@ pub struct Derived {
     /// The selected sentence, when it was analysed.
     pub focus: Memo<Option<Arc<SentenceOut>>>,
     pub focus_text: Memo<Option<String>>,
-    /// Layers and heads of the focused sentence (0, 0 without one).
+    /// The focused sentence's attention maps are here (a run reads them back for the
+    /// focused sentence only; another one's arrive after it is focused).
+    pub attended: Memo<bool>,
+    /// The focused row, when a model is loaded and the row lacks its attention: what the
+    /// session fetches.
+    pub wants_attention: Memo<Option<AttentionFor>>,
+    /// Layers and heads of the focused sentence (0, 0 without one or without its maps).
     pub depth: Memo<(usize, usize)>,
     pub pick: Memo<AttnPick>,
     pub title: Memo<String>,
@@ -197,6 +264,7 @@ impl State {
             notes: RwSignal::new(vec![]),
             view,
             occlusion,
+            attention_error: RwSignal::new(None),
             timings: RwSignal::new(Timings::default()),
             backend: RwSignal::new(backend),
             derived: Derived::new(rows, view, model, occlusion),
@@ -249,6 +317,10 @@ impl Derived {
         Self {
             focus,
             focus_text,
+            attended: Memo::new(move |_| {
+                focus.with(|f| f.as_ref().is_some_and(|f| f.has_attention()))
+            }),
+            wants_attention: wants_attention(rows, view, model),
             depth,
             pick,
             title: Memo::new(move |_| view.with(|v| derived::title(v.mode, v.layer, v.head))),
@@ -279,6 +351,22 @@ fn focus_of(
         },
         changed_arc,
     )
+}
+
+/// The focused row's missing attention, while a model is loaded to compute it. Compared by
+/// value, so results of other rows arriving do not ask again.
+fn wants_attention(
+    rows: RwSignal<Vec<Arc<Row>>>,
+    view: RwSignal<ViewState>,
+    model: RwSignal<Option<Arc<Model>>>,
+) -> Memo<Option<AttentionFor>> {
+    Memo::new(move |_| {
+        if !model.with(Option::is_some) {
+            return None;
+        }
+        let sel = view.with(|v| v.sel);
+        rows.with(|r| missing_attention(r, sel))
+    })
 }
 
 /// Layers and heads of one result.
@@ -347,5 +435,141 @@ mod tests {
         }
         assert_eq!(AttnMode::from_name("HEAD"), AttnMode::Head);
         assert_eq!(aggregation_from_name(""), Aggregation::First);
+    }
+
+    /// A result for `text` of two wordpieces, its attention read back or not, marked cached.
+    fn out(text: &str, attention: bool) -> SentenceOut {
+        use glassbox_model::view::attention::Attention;
+        SentenceOut {
+            tokenized: glassbox_model::Tokenized {
+                text: text.into(),
+                ids: vec![101, 102],
+                tokens: vec!["[CLS]".into(), "[SEP]".into()],
+                offsets: vec![(0, 0); 2],
+                word_ids: vec![None; 2],
+                special: vec![true; 2],
+                truncation: None,
+            },
+            embedding: vec![0.6, 0.8],
+            sentence_probs: vec![0.2, 0.8],
+            token_probs: vec![1.0; 2],
+            attentions: if attention {
+                vec![Attention::from_f32(1, 2, vec![0.5; 4]).quantized()]
+            } else {
+                vec![]
+            },
+            cached: true,
+        }
+    }
+
+    fn row(run: u64, line: usize, text: &str, out: Result<SentenceOut, WorkerError>) -> Arc<Row> {
+        Arc::new(Row {
+            run,
+            line,
+            text: text.into(),
+            out: out.map(Arc::new),
+        })
+    }
+
+    /// Run 7: "a" with its attention, "b" without, a failed line "c".
+    fn rows() -> Vec<Arc<Row>> {
+        vec![
+            row(7, 1, "a", Ok(out("a", true))),
+            row(7, 2, "b", Ok(out("b", false))),
+            row(7, 3, "c", Err(WorkerError::NotLoaded)),
+        ]
+    }
+
+    #[test]
+    fn only_an_analysed_row_without_its_maps_wants_attention() {
+        let r = rows();
+        assert_eq!(missing_attention(&r, 0), None, "already has its maps");
+        assert_eq!(
+            missing_attention(&r, 1),
+            Some(AttentionFor {
+                run: 7,
+                index: 1,
+                text: "b".into()
+            })
+        );
+        assert_eq!(
+            missing_attention(&r, 2),
+            None,
+            "a failed line has nothing to show"
+        );
+        assert_eq!(missing_attention(&r, 3), None, "no such row");
+    }
+
+    #[test]
+    fn fetched_maps_join_their_row_and_leave_the_rest_of_it_as_shown() {
+        let mut r = rows();
+        let want = missing_attention(&r, 1).unwrap();
+        let mut got = out("b", true);
+        got.cached = false;
+        got.sentence_probs = vec![0.3, 0.7];
+        assert!(add_attention(&mut r, &want, got));
+        let b = r[1].out.as_ref().unwrap();
+        assert!(b.has_attention());
+        assert!(b.cached, "the card still says how the run answered it");
+        assert_eq!(b.sentence_probs, vec![0.2, 0.8]);
+        assert_eq!((r[1].run, r[1].line, r[1].text.as_str()), (7, 2, "b"));
+        assert_eq!(missing_attention(&r, 1), None);
+    }
+
+    #[test]
+    fn maps_for_a_row_that_changed_or_maps_that_do_not_fit_are_dropped() {
+        let want = missing_attention(&rows(), 1).unwrap();
+        let refused = |r: &mut Vec<Arc<Row>>, want: &AttentionFor, got: SentenceOut| {
+            let before: Vec<_> = r.iter().map(Arc::as_ptr).collect();
+            let changed = add_attention(r, want, got);
+            let after: Vec<_> = r.iter().map(Arc::as_ptr).collect();
+            !changed && before == after
+        };
+        let newer = |w: &AttentionFor| AttentionFor {
+            run: 8,
+            ..w.clone()
+        };
+        assert!(
+            refused(&mut rows(), &newer(&want), out("b", true)),
+            "another run"
+        );
+        let elsewhere = AttentionFor {
+            index: 0,
+            ..want.clone()
+        };
+        assert!(
+            refused(&mut rows(), &elsewhere, out("b", true)),
+            "another text"
+        );
+        let gone = AttentionFor {
+            index: 5,
+            ..want.clone()
+        };
+        assert!(refused(&mut rows(), &gone, out("b", true)), "no such row");
+        assert!(
+            refused(&mut rows(), &want, out("b", false)),
+            "no maps came back"
+        );
+        let mut longer = out("b", true);
+        longer.tokenized.ids.push(7);
+        assert!(refused(&mut rows(), &want, longer), "another tokenisation");
+        let has = AttentionFor {
+            index: 0,
+            text: "a".into(),
+            ..want
+        };
+        assert!(
+            refused(&mut rows(), &has, out("a", true)),
+            "already has maps"
+        );
+    }
+
+    #[test]
+    fn the_focused_row_is_found_in_the_chunk_that_holds_it() {
+        assert_eq!(focus_in_chunk(5, 0, 8), Some(5));
+        assert_eq!(focus_in_chunk(9, 8, 8), Some(1));
+        assert_eq!(focus_in_chunk(7, 8, 8), None);
+        assert_eq!(focus_in_chunk(16, 8, 8), None);
+        assert_eq!(focus_in_chunk(0, 0, 0), None);
     }
 }

@@ -40,6 +40,17 @@ pub enum ModelError {
     #[error("reading results back from the device failed: {0}")]
     ReadBack(String),
 
+    /// A read-back asked for the attention of a sentence the batch does not hold.
+    #[error(
+        "attention was asked for batch row {row}, but the batch holds {batch} sentence(s) (rows 0..{batch})"
+    )]
+    NoSuchRow {
+        /// The row asked for.
+        row: usize,
+        /// Sentences in the batch.
+        batch: usize,
+    },
+
     /// The manifest or the set of files is not a valid bundle.
     #[error("bundle is invalid: {0}")]
     Bundle(String),

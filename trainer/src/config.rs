@@ -277,6 +277,11 @@ pub struct TrainParams {
     /// Mixup on the sentence task's pooled embeddings: λ ~ Beta(α, α) (0: off).
     #[serde(default)]
     pub mixup_alpha: f64,
+    /// Length bucketing: each epoch's shuffled examples are sorted by length within pools of
+    /// this many batches before they are cut into batches, so a batch pads to nearly one
+    /// length (0: random batches, padded to their longest example).
+    #[serde(default = "d_length_pool")]
+    pub length_pool: usize,
 }
 
 impl Default for TrainParams {
@@ -308,6 +313,9 @@ fn d_one() -> f64 {
 }
 fn d_steps() -> usize {
     1000
+}
+fn d_length_pool() -> usize {
+    50
 }
 fn d_batch() -> usize {
     32

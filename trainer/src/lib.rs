@@ -5,7 +5,8 @@
 //! Imports run one way, from the commands down to the model crate:
 //!
 //! 1. **Commands** ([`cli`]): one function per `glassbox` subcommand behind a short
-//!    dispatcher; parsing flags and printing is all they add.
+//!    dispatcher; parsing flags and printing is all they add. `glassbox serve` ([`serve`])
+//!    puts [`infer`] behind HTTP: routes, batcher, cache, metrics.
 //! 2. **Experiments and export** ([`experiments`]: cross-validation, ablation, single-task
 //!    comparison, baselines; [`export`]: bundles and their model card): whole studies built
 //!    from training and evaluation runs.
@@ -32,4 +33,5 @@ pub mod load;
 mod metrics;
 mod plots;
 mod run_dir;
+mod serve;
 mod train;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
+use glassbox_model::nn::device_int8::DeviceInt8;
 use glassbox_model::nn::projection::{Int8, Kernels};
 use glassbox_model::weights::bundle::{self, LoadedBundle, Manifest};
 use glassbox_model::{BertConfig, Glassbox, GlassboxConfig, TextTokenizer};
@@ -21,7 +22,7 @@ pub struct Loaded<B: Backend> {
     /// The bundle's manifest (`None` for a Hugging Face checkpoint).
     pub manifest: Option<Manifest>,
     /// How the encoder's linear layers are computed (f32 unless [`Loaded::with_kernels`]).
-    pub kernels: Kernels,
+    pub kernels: Kernels<B>,
 }
 
 impl<B: Backend> Loaded<B> {
@@ -33,11 +34,12 @@ impl<B: Backend> Loaded<B> {
 }
 
 impl KernelChoice {
-    /// The kernels for `model`: int8 packs its weights once.
-    pub fn for_model<B: Backend>(self, model: &Glassbox<B>) -> Kernels {
+    /// The kernels for `model`: int8 packs its weights once, on the host or on the device.
+    pub fn for_model<B: Backend>(self, model: &Glassbox<B>) -> Kernels<B> {
         match self {
             KernelChoice::F32 => Kernels::F32,
             KernelChoice::Int8 => Kernels::Int8(Int8::pack(model)),
+            KernelChoice::DeviceInt8 => Kernels::DeviceInt8(DeviceInt8::pack(model)),
         }
     }
 }
@@ -50,6 +52,10 @@ pub enum KernelChoice {
     F32,
     /// glassbox's int8 kernels (CPU backend): weights per output column, activations per row.
     Int8,
+    /// int8 weights as burn quantized tensors on the backend's device, dequantized by the
+    /// matrix multiply as it reads them (for `--backend wgpu`; on the cpu backend burn
+    /// dequantizes each weight per forward: same numbers, slower).
+    DeviceInt8,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -173,37 +173,194 @@ fn cpu_matches_reference() {
     check_published_similarity(&results, "cpu");
 }
 
-/// The int8 kernels round weights per output column and activations per row, so they only
-/// approach the float64 reference: every sentence's embedding within cosine 0.999 (the
-/// issue's bar), and the published similarity within 0.005.
-#[test]
-fn cpu_int8_kernels_stay_close_to_reference() {
-    let results = ours::<burn::backend::Flex>(&Default::default(), KernelChoice::Int8);
+/// Every sentence's embedding within cosine 0.999 of the reference (the speed issue's bar for
+/// int8), and the published similarity within 0.005; prints the worst cosine.
+fn check_close_to_reference(results: &[SentenceResult], kernels: &str) {
     let reference = reference();
+    assert_eq!(results.len(), reference.entries.len());
     let mut worst = 1.0f32;
     for (r, e) in results.iter().zip(&reference.entries) {
         let emb = reference_embedding(e);
         let cos = cosine(&r.embedding, &emb);
         assert!(
             cos >= 0.999,
-            "[int8] embedding cosine {cos} < 0.999 for {:?}",
+            "[{kernels}] embedding cosine {cos} < 0.999 for {:?}",
             r.tokenized.text
         );
         worst = worst.min(cos);
     }
-    println!("[int8] worst embedding cosine against the reference: {worst:.6}");
+    println!("[{kernels}] worst embedding cosine against the reference: {worst:.6}");
     let cos = cosine(&results[0].embedding, &results[1].embedding);
     assert!(
         (cos - 0.7553).abs() <= 0.005,
-        "[int8] cos(eating food, eating bread) = {cos}, published 0.7553"
+        "[{kernels}] cos(eating food, eating bread) = {cos}, published 0.7553"
     );
+}
+
+/// The int8 kernels round weights per output column and activations per row, so they only
+/// approach the float64 reference.
+#[test]
+fn cpu_int8_kernels_stay_close_to_reference() {
+    let results = ours::<burn::backend::Flex>(&Default::default(), KernelChoice::Int8);
+    check_close_to_reference(&results, "int8");
+}
+
+/// Device int8 rounds the weights only (blocks of 32); burn-flex dequantizes them per forward.
+#[test]
+fn cpu_device_int8_stays_close_to_reference() {
+    let results = ours::<burn::backend::Flex>(&Default::default(), KernelChoice::DeviceInt8);
+    check_close_to_reference(&results, "device-int8 cpu");
+}
+
+/// One wgpu test at a time: the memory test measures the whole device.
+#[cfg(feature = "wgpu")]
+fn gpu_alone() -> std::sync::MutexGuard<'static, ()> {
+    static GPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    GPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_matches_reference() {
+    let _alone = gpu_alone();
     let device = glassbox_trainer::backend::init_wgpu().expect("wgpu adapter (lavapipe in CI)");
     let results = ours::<burn::backend::Wgpu>(&device, KernelChoice::F32);
     check_against_reference(&results, "wgpu");
     check_published_similarity(&results, "wgpu");
+}
+
+/// Device int8 on wgpu: the matrix multiply reads the packed int8 weights itself.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_device_int8_stays_close_to_reference() {
+    let _alone = gpu_alone();
+    let device = glassbox_trainer::backend::init_wgpu().expect("wgpu adapter (lavapipe in CI)");
+    let results = ours::<burn::backend::Wgpu>(&device, KernelChoice::DeviceInt8);
+    check_close_to_reference(&results, "device-int8 wgpu");
+}
+
+#[cfg(feature = "wgpu")]
+mod gpu_memory {
+    use super::*;
+    use burn::backend::wgpu::WgpuDevice;
+    use burn::backend::Wgpu;
+    use glassbox_model::nn::device_int8::{self, DeviceInt8, BLOCK};
+    use glassbox_model::nn::projection::Kernels;
+    use glassbox_model::Glassbox;
+
+    /// Bytes of live tensors on the wgpu device and bytes its memory pools hold, as cubecl's
+    /// memory manager counts them.
+    fn memory(device: &WgpuDevice) -> (u64, u64) {
+        <Wgpu as Backend>::sync(device).expect("device work finishes");
+        let probe = Tensor::<Wgpu, 1>::zeros([1], device);
+        let client = probe.into_primitive().tensor().client;
+        let usage = client.memory_usage().expect("memory report");
+        (usage.bytes_in_use, usage.bytes_reserved)
+    }
+
+    fn in_use(device: &WgpuDevice) -> u64 {
+        memory(device).0
+    }
+
+    /// f32 bytes of the six projections' weights and biases of every encoder layer.
+    fn projection_f32_bytes(model: &Glassbox<Wgpu>) -> u64 {
+        let mut numel = 0;
+        for l in &model.encoder.layers {
+            let a = &l.attention;
+            for p in [
+                &a.query,
+                &a.key,
+                &a.value,
+                &a.output,
+                &l.intermediate,
+                &l.output,
+            ] {
+                numel += p.weight.dims().iter().product::<usize>();
+                numel += p.bias.as_ref().map_or(0, |b| b.dims()[0]);
+            }
+        }
+        4 * numel as u64
+    }
+
+    /// What the projections take on the device in f32 and in device int8, measured by cubecl,
+    /// and the int8-only model (f32 projections released) still matching the reference.
+    #[test]
+    fn wgpu_device_int8_weights_take_about_a_quarter_of_f32() {
+        let _alone = gpu_alone();
+        let device = glassbox_trainer::backend::init_wgpu().expect("wgpu adapter");
+        let before = in_use(&device);
+        let loaded = load_dir::<Wgpu>(&common::minilm_dir(), &device).expect("base model loads");
+        let loaded_at = in_use(&device);
+        let analytic = projection_f32_bytes(&loaded.model);
+        let packed = DeviceInt8::pack(&loaded.model);
+        let packed_at = in_use(&device);
+        let (model, kernels) = DeviceInt8::take(loaded.model);
+        drop(packed);
+        let taken_at = in_use(&device);
+        let int8 = packed_at - loaded_at;
+        let f32 = packed_at - taken_at;
+        let ratio = int8 as f64 / f32 as f64;
+        eprintln!(
+            "wgpu memory: projections f32 {f32} B (weights+biases; {analytic} B by shape), \
+             device int8 {int8} B = {ratio:.3} of f32; whole model {} B -> {} B",
+            loaded_at - before,
+            taken_at - before,
+        );
+        // Releasing leaves a 1 x 1 placeholder per projection: a few bytes of the whole.
+        let off = (f32 as f64 - analytic as f64).abs() / analytic as f64;
+        assert!(
+            off < 0.01,
+            "released {f32} B, the f32 projections are {analytic} B"
+        );
+        assert!(
+            ratio < 0.3,
+            "device int8 takes {ratio:.3} of the f32 projections"
+        );
+        let loaded = glassbox_trainer::load::Loaded {
+            model,
+            kernels: Kernels::DeviceInt8(kernels),
+            ..loaded
+        };
+        let items = tokenize_all(&loaded, &common::parity_sentences()).unwrap();
+        let (_, reserved) = memory(&device);
+        let results = run(&loaded, items, 3, false, &device).expect("forward and read-back");
+        let (used, grown) = memory(&device);
+        eprintln!(
+            "wgpu memory after the forwards: {} B in use; pools grew by {} B (activations)",
+            used - before,
+            grown - reserved
+        );
+        check_close_to_reference(&results, "device-int8 wgpu, f32 released");
+    }
+
+    /// burn-wgpu's matmul reads the packed int8 values and their block scales as
+    /// [`device_int8::scheme`] lays them out: x · W equals x · dequantized(W) computed here.
+    #[test]
+    fn wgpu_quantized_matmul_reads_packed_int8_blocks() {
+        let _alone = gpu_alone();
+        let device = glassbox_trainer::backend::init_wgpu().expect("wgpu adapter");
+        let n = 1024;
+        let values: Vec<i8> = (0..n * n)
+            .map(|i| ((i * 7919 + 13) % 255) as i32 - 127)
+            .map(|v| v as i8)
+            .collect();
+        let scales: Vec<f32> = (0..n * n / BLOCK)
+            .map(|b| 0.01 * (1 + b % 7) as f32)
+            .collect();
+        let data = TensorData::quantized(values.clone(), [n, n], device_int8::scheme(), &scales);
+        let weight = Tensor::<Wgpu, 2>::from_data(data, &device);
+        let x = Tensor::<Wgpu, 2>::ones([3, n], &device);
+        let y = x.matmul(weight).into_data().to_vec::<f32>().unwrap();
+        // Ones times W sums each column of the dequantized weight (row 2 of the output).
+        for col in [0, 1, 31, 32, n - 1] {
+            let want: f32 = (0..n)
+                .map(|row| values[row * n + col] as f32 * scales[(row * n + col) / BLOCK])
+                .sum();
+            let got = y[2 * n + col];
+            assert!(
+                (got - want).abs() <= 1e-3 * want.abs().max(1.0),
+                "column {col}: {got} vs {want}"
+            );
+        }
+    }
 }

@@ -136,10 +136,42 @@ fn AttentionControls() -> impl IntoView {
     }
 }
 
+/// What stands in for the maps while the focused sentence's are fetched (a run reads them
+/// back for the sentence focused then only), or why they could not be.
+#[component]
+fn AttentionPending() -> impl IntoView {
+    let s = expect_context::<State>();
+    let message = move || {
+        let text = s.derived.focus_text.get();
+        s.attention_error.with(|e| match e {
+            Some((failed, why)) if Some(failed) == text.as_ref() => {
+                format!("Attention could not be computed: {why}")
+            }
+            _ => "Computing attention…".to_string(),
+        })
+    };
+    view! { <p class="muted" data-testid="attention-pending">{message}</p> }
+}
+
 /// Every layer and head as thumbnails (click one to pick it), then the picked attention as
-/// a heatmap and as a head view.
+/// a heatmap and as a head view; a short wait instead while the maps are fetched, never an
+/// empty grid.
 #[component]
 fn Attention() -> impl IntoView {
+    let s = expect_context::<State>();
+    let d = s.derived;
+    view! {
+        <h3>"Attention"</h3>
+        <p class="note">"Attention shows where each token reads from; it is not an explanation of the decision (Jain & Wallace 2019). Compare it with the occlusion chart, which measures what each word changes."</p>
+        <Show when=move || d.attended.get() fallback=|| view! { <AttentionPending /> }>
+            <AttentionMaps />
+        </Show>
+    }
+}
+
+/// The focused sentence's maps: the grid, the controls and the detail charts.
+#[component]
+fn AttentionMaps() -> impl IntoView {
     let s = expect_context::<State>();
     let d = s.derived;
     let pick = Callback::new(move |(x, y): (f64, f64)| {
@@ -152,9 +184,10 @@ fn Attention() -> impl IntoView {
             });
         }
     });
+    // 1-based position of the sentence the maps belong to, for scripts and tests.
+    let sentence = move || s.view.with(|v| v.sel + 1).to_string();
     view! {
-        <h3>"Attention"</h3>
-        <p class="note">"Attention shows where each token reads from; it is not an explanation of the decision (Jain & Wallace 2019). Compare it with the occlusion chart, which measures what each word changes."</p>
+        <div data-testid="attention-maps" data-sentence=sentence>
         <p class="caption">"Every layer (rows) and head (columns); click one to enlarge it. Each thumbnail: rows attend to columns, brighter = more."</p>
         <Chart spec=d.grid testid="attention" name="attention-grid"
             alt=Signal::derive(|| "attention maps of every layer and head".to_string()) on_click=pick />
@@ -164,6 +197,7 @@ fn Attention() -> impl IntoView {
             <Chart spec=d.heatmap testid="attention-detail" name="attention" alt=d.title.into() />
             <Chart spec=d.head_view testid="head-view" name="head-view"
                 alt=Signal::derive(move || format!("head view, {}", d.title.get())) />
+        </div>
         </div>
     }
 }

@@ -1,6 +1,11 @@
 //! Results already computed by this model, so re-running a pasted list (or a permalink
 //! opened twice) costs nothing. One cache per loaded engine, so an entry always belongs to
 //! the model and backend that made it. Bounded by bytes, least recently used evicted first.
+//!
+//! Most entries hold no attention (a run reads it back for the focused sentence only), so
+//! an entry answers a request that needs attention only if it has some, and a result without
+//! attention never replaces one with it: asking for a sentence's attention upgrades its
+//! entry, nothing downgrades it.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -41,19 +46,30 @@ impl ResultCache {
         }
     }
 
-    /// A copy marked as cached.
-    pub fn get(&mut self, text: &str) -> Option<SentenceOut> {
-        let mut hit = self.entries.get(text)?.0.clone();
+    /// A copy marked as cached; none when `attention` is needed and the entry lacks it (the
+    /// caller computes it and [`put`](Self::put)s the upgraded result).
+    pub fn get(&mut self, text: &str, attention: bool) -> Option<SentenceOut> {
+        let (entry, _) = self.entries.get(text)?;
+        if attention && !entry.has_attention() {
+            return None;
+        }
+        let mut hit = entry.clone();
         hit.cached = true;
         self.touch(text);
         Some(hit)
     }
 
     /// Stores `out` under `text`, evicting least recently used entries until it fits; a
-    /// result larger than the whole budget is not stored at all.
+    /// result larger than the whole budget is not stored at all, and one without attention
+    /// keeps (and refreshes) an entry that has it.
     pub fn put(&mut self, text: String, out: &SentenceOut) {
         let size = size_of(out);
         if size > self.limit {
+            return;
+        }
+        let richer = |(e, _): &(SentenceOut, usize)| e.has_attention() && !out.has_attention();
+        if self.entries.get(&text).is_some_and(richer) {
+            self.touch(&text);
             return;
         }
         if let Some((_, old)) = self.entries.remove(&text) {
@@ -124,10 +140,10 @@ mod tests {
     fn a_hit_is_a_copy_marked_cached() {
         let mut c = ResultCache::new(1000);
         c.put("a".into(), &out(2));
-        let hit = c.get("a").unwrap();
+        let hit = c.get("a", false).unwrap();
         assert!(hit.cached);
         assert_eq!(hit.sentence_probs, vec![0.2, 0.3, 0.5]);
-        assert!(c.get("b").is_none());
+        assert!(c.get("b", false).is_none());
     }
 
     #[test]
@@ -137,10 +153,10 @@ mod tests {
         c.put("a".into(), &out(2));
         c.put("b".into(), &out(2));
         // Reading "a" makes "b" the oldest.
-        assert!(c.get("a").is_some());
+        assert!(c.get("a", false).is_some());
         c.put("c".into(), &out(2));
-        assert!(c.get("b").is_none(), "b was least recently used");
-        assert!(c.get("a").is_some() && c.get("c").is_some());
+        assert!(c.get("b", false).is_none(), "b was least recently used");
+        assert!(c.get("a", false).is_some() && c.get("c", false).is_some());
         assert_eq!(c.used(), 260);
     }
 
@@ -151,8 +167,8 @@ mod tests {
         c.put("b".into(), &out(2));
         // 187 + 130 = 317 fits after evicting only "a".
         c.put("big".into(), &out(3));
-        assert!(c.get("a").is_none());
-        assert!(c.get("b").is_some() && c.get("big").is_some());
+        assert!(c.get("a", false).is_none());
+        assert!(c.get("b", false).is_some() && c.get("big", false).is_some());
         assert_eq!(c.used(), 317);
     }
 
@@ -169,9 +185,59 @@ mod tests {
         let mut c = ResultCache::new(150);
         c.put("a".into(), &out(2));
         c.put("big".into(), &out(3));
-        assert!(c.get("big").is_none());
-        assert!(c.get("a").is_some());
+        assert!(c.get("big", false).is_none());
+        assert!(c.get("a", false).is_some());
         assert_eq!(c.used(), 130);
+    }
+
+    /// `out(n)` with its attention left on the device.
+    fn bare(n: usize) -> SentenceOut {
+        SentenceOut {
+            attentions: vec![],
+            ..out(n)
+        }
+    }
+
+    #[test]
+    fn an_entry_without_attention_answers_only_requests_that_do_not_need_it() {
+        let mut c = ResultCache::new(1000);
+        c.put("a".into(), &bare(2));
+        assert!(c.get("a", false).is_some());
+        assert!(
+            c.get("a", true).is_none(),
+            "attention is computed, not served empty"
+        );
+        c.put("b".into(), &out(2));
+        assert!(c.get("b", true).unwrap().has_attention());
+        assert!(c.get("b", false).unwrap().has_attention());
+    }
+
+    #[test]
+    fn a_result_with_attention_upgrades_the_entry_and_none_downgrades_it() {
+        let mut c = ResultCache::new(1000);
+        c.put("a".into(), &bare(2));
+        // 130 bytes with one 2×2 map of one head, 4 fewer without it.
+        assert_eq!(c.used(), 126);
+        c.put("a".into(), &out(2));
+        assert!(c.get("a", true).is_some());
+        assert_eq!(c.used(), 130);
+        // A later run without attention (the benchmark's, another chunk's) keeps the maps.
+        c.put("a".into(), &bare(2));
+        assert!(c.get("a", true).is_some());
+        assert_eq!(c.used(), 130);
+    }
+
+    #[test]
+    fn keeping_the_richer_entry_still_refreshes_it() {
+        // Room for two results of 130 bytes, not three.
+        let mut c = ResultCache::new(300);
+        c.put("a".into(), &out(2));
+        c.put("b".into(), &out(2));
+        // "a" answered again without attention: it becomes the most recently used.
+        c.put("a".into(), &bare(2));
+        c.put("c".into(), &out(2));
+        assert!(c.get("b", false).is_none(), "b was least recently used");
+        assert!(c.get("a", true).is_some());
     }
 
     #[test]
@@ -179,7 +245,7 @@ mod tests {
         let mut c = ResultCache::new(1000);
         c.put("a".into(), &out(2));
         c.clear();
-        assert!(c.get("a").is_none());
+        assert!(c.get("a", false).is_none());
         assert_eq!(c.used(), 0);
     }
 }

@@ -27,6 +27,20 @@ const OCCLUSION_BATCH: usize = 16;
 /// Bytes of results kept per loaded model.
 const CACHE_BYTES: usize = 64 << 20;
 
+/// One answer per requested text, `None` while it waits for the forward pass.
+type Slots = Vec<Option<Result<SentenceOut, WorkerError>>>;
+/// Texts to compute: their index in the request and their encoding.
+type Todo = Vec<(usize, Tokenized)>;
+
+/// What to read back for `todo`: the attention of the batch row that holds
+/// `texts[attention]`, when that text is computed at all.
+fn read_back(todo: &[(usize, Tokenized)], attention: Option<usize>) -> ReadBack {
+    match todo.iter().position(|(i, _)| Some(*i) == attention) {
+        Some(row) => ReadBack::Attention(vec![row]),
+        None => ReadBack::Outputs,
+    }
+}
+
 pub struct Engine {
     runner: RefCell<Rc<dyn Runner>>,
     bundle: Bundle,
@@ -93,7 +107,7 @@ impl Engine {
         what: ReadBack,
     ) -> Result<(BatchData, Option<String>), WorkerError> {
         let current = self.runner();
-        let e = match current.forward(items.clone(), what).await {
+        let e = match current.forward(items.clone(), what.clone()).await {
             Ok(d) => return Ok((d, None)),
             Err(e) if current.on_gpu() => e,
             Err(e) => return Err(e),
@@ -112,32 +126,22 @@ impl Engine {
     }
 
     /// Encodes every text (reporting empty ones and truncation per text), answers texts seen
-    /// before from the cache, and runs the rest as one padded batch.
-    pub async fn run(&self, texts: &[String], fresh: bool) -> Result<RunOutput, WorkerError> {
-        let runner = self.runner();
-        let mut slots: Vec<Option<Result<SentenceOut, WorkerError>>> = Vec::new();
-        let mut todo: Vec<(usize, Tokenized)> = Vec::new();
-        for (i, text) in texts.iter().enumerate() {
-            let hit = (!fresh)
-                .then(|| self.results.borrow_mut().get(text))
-                .flatten();
-            if let Some(hit) = hit {
-                slots.push(Some(Ok(hit)));
-                continue;
-            }
-            match runner.tokenizer().encode(text) {
-                Ok(t) => {
-                    slots.push(None);
-                    todo.push((i, t));
-                }
-                Err(e) => slots.push(Some(Err(e.into()))),
-            }
-        }
+    /// before from the cache, and runs the rest as one padded batch. Only `texts[attention]`
+    /// gets its attention maps: a cached entry without them does not answer it, and only its
+    /// batch row's maps are read back from the device.
+    pub async fn run(
+        &self,
+        texts: &[String],
+        fresh: bool,
+        attention: Option<usize>,
+    ) -> Result<RunOutput, WorkerError> {
+        let (mut slots, todo) = self.lookup(texts, fresh, attention);
         let (mut forward_ms, mut backend_change) = (0.0, None);
         if !todo.is_empty() {
             let t0 = now_ms();
             let items: Vec<Tokenized> = todo.iter().map(|(_, t)| t.clone()).collect();
-            let (data, change) = self.forward(items.clone(), ReadBack::WithAttention).await?;
+            let what = read_back(&todo, attention);
+            let (data, change) = self.forward(items.clone(), what).await?;
             backend_change = change;
             forward_ms = now_ms() - t0;
             for ((i, _), r) in todo.iter().zip(data.split(items)) {
@@ -151,6 +155,32 @@ impl Engine {
             forward_ms,
             backend_change,
         })
+    }
+
+    /// One slot per text, filled where the cache answers or the text cannot be encoded, and
+    /// the encodings left to compute with their index in `texts`.
+    fn lookup(&self, texts: &[String], fresh: bool, attention: Option<usize>) -> (Slots, Todo) {
+        let runner = self.runner();
+        let mut slots: Slots = Vec::with_capacity(texts.len());
+        let mut todo: Todo = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let wants = attention == Some(i);
+            let hit = (!fresh)
+                .then(|| self.results.borrow_mut().get(text, wants))
+                .flatten();
+            if let Some(hit) = hit {
+                slots.push(Some(Ok(hit)));
+                continue;
+            }
+            match runner.tokenizer().encode(text) {
+                Ok(t) => {
+                    slots.push(None);
+                    todo.push((i, t));
+                }
+                Err(e) => slots.push(Some(Err(e.into()))),
+            }
+        }
+        (slots, todo)
     }
 
     /// The sentence distribution of `text` and of `text` with each word dropped.

@@ -15,6 +15,7 @@ use burn::backend::wgpu::{
 use burn::backend::{Flex, Wgpu};
 use burn::prelude::Backend;
 use futures::future::LocalBoxFuture;
+use glassbox_model::nn::device_int8::DeviceInt8;
 use glassbox_model::nn::projection::{Int8, Kernels};
 use glassbox_model::view::readout::BatchData;
 use glassbox_model::view::{read_async, ReadBack};
@@ -37,7 +38,7 @@ pub trait Runner {
     fn on_gpu(&self) -> bool;
     fn tokenizer(&self) -> &TextTokenizer;
     /// One forward pass of `items` as a padded batch and one asynchronous read-back (a
-    /// synchronous read panics on WebGPU).
+    /// synchronous read panics on WebGPU) of what `what` asks for.
     fn forward(
         &self,
         items: Vec<Tokenized>,
@@ -47,8 +48,8 @@ pub trait Runner {
 
 struct On<B: Backend> {
     bundle: LoadedBundle<B>,
-    /// What computes the encoder's linear layers: int8 on the CPU, burn's f32 on WebGPU.
-    kernels: Kernels,
+    /// What computes the encoder's linear layers: int8 on the CPU, device int8 on WebGPU.
+    kernels: Kernels<B>,
     device: B::Device,
     backend: String,
     on_gpu: bool,
@@ -77,7 +78,7 @@ impl<B: Backend> Runner for On<B> {
             let out = b
                 .model
                 .forward_texts_with(&b.tokenizer, &items, &self.kernels, &self.device);
-            Ok(read_async(out, what).await?)
+            Ok(read_async(out, &what).await?)
         })
     }
 }
@@ -139,13 +140,16 @@ async fn webgpu_device(described: &str) -> String {
     adapter
 }
 
-/// The bundle on WebGPU.
+/// The bundle on WebGPU, its encoder projections int8 in GPU memory ([`DeviceInt8`]: burn's
+/// matrix multiply dequantizes them as it reads them), their f32 copies released.
 async fn webgpu(bundle: &Bundle, described: &str) -> Result<Box<dyn Runner>, WorkerError> {
     let adapter = webgpu_device(described).await;
     let device = WgpuDevice::DefaultDevice;
+    let loaded = build::<Wgpu>(bundle, &device)?;
+    let (model, int8) = DeviceInt8::take(loaded.model);
     Ok(Box::new(On::<Wgpu> {
-        bundle: build::<Wgpu>(bundle, &device)?,
-        kernels: Kernels::F32,
+        bundle: LoadedBundle { model, ..loaded },
+        kernels: Kernels::DeviceInt8(int8),
         device,
         backend: format!("WebGPU — burn-wgpu on {adapter}"),
         on_gpu: true,

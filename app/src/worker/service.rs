@@ -80,7 +80,11 @@ async fn handle(
             *slot.borrow_mut() = Some(Rc::new(engine));
             Reply::Loaded(info)
         }
-        Request::Run { texts, fresh } => Reply::Ran(loaded()?.run(&texts, fresh).await?),
+        Request::Run {
+            texts,
+            fresh,
+            attention,
+        } => Reply::Ran(loaded()?.run(&texts, fresh, attention).await?),
         Request::Occlude { text } => Reply::Occluded(loaded()?.occlude(&text).await?),
     })
 }

@@ -2,6 +2,8 @@
 //! task heads, assembled into [`model::Glassbox`]. The tree mirrors the Hugging Face one so
 //! checkpoints load by structure.
 
+pub mod activation;
+pub mod device_int8;
 pub mod embeddings;
 pub mod encoder;
 pub mod heads;

@@ -7,15 +7,18 @@
 //! activations per row at run time (smoothed per channel, [`crate::nn::smooth`], plus a second
 //! int8 pass over their rounding residual), integer dot products; q, k and v as one matrix;
 //! bias and GELU applied while the values are on the host. The feed-forward output projection
-//! stays f32 (see `PackedLayer`). The rest of the forward (attention, norms, heads) is the
-//! same code either way, so both paths show the same model.
+//! stays f32 (see `PackedLayer`). On a GPU [`DeviceInt8`] keeps the weights int8 in device
+//! memory and lets burn's matrix multiply dequantize them as it reads them. The rest of the
+//! forward (attention, norms, heads) is the same code either way, so all paths show the same
+//! model.
 
+use crate::nn::activation::gelu_exact;
 use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
 
 use crate::kernels::gelu::gelu_in_place;
 use crate::kernels::int8::{self, PackedI8};
+use crate::nn::device_int8::DeviceInt8;
 use crate::nn::encoder::{BertLayer, SelfAttention};
 use crate::nn::model::Glassbox;
 use crate::nn::smooth::{calibrate, factors};
@@ -51,7 +54,9 @@ impl<B: Backend> Projector<B> for Dense {
     }
 
     fn feed_forward(&self, _: usize, block: &BertLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        block.output.forward(gelu(block.intermediate.forward(x)))
+        block
+            .output
+            .forward(gelu_exact(block.intermediate.forward(x)))
     }
 }
 
@@ -249,31 +254,36 @@ impl<B: Backend> Projector<B> for Int8 {
     }
 }
 
-/// The caller's choice of kernels for a whole model, as one value to keep beside it.
+/// The caller's choice of kernels for a whole model, as one value to keep beside it
+/// (generic over the backend because [`DeviceInt8`] holds tensors on its device).
 #[derive(Debug, Clone, Default)]
-pub enum Kernels {
+pub enum Kernels<B: Backend> {
     /// burn's f32 `Linear` ([`Dense`]).
     #[default]
     F32,
     /// The int8 kernels ([`Int8`]), packed from the model.
     Int8(Int8),
+    /// int8 weights as burn quantized tensors on the model's device ([`DeviceInt8`]).
+    DeviceInt8(DeviceInt8<B>),
 }
 
-impl Kernels {
-    /// `"f32"` or `"int8"`, as reports and the page name them.
+impl<B: Backend> Kernels<B> {
+    /// `"f32"`, `"int8"` or `"device-int8"`, as reports and the page name them.
     pub fn name(&self) -> &'static str {
         match self {
             Kernels::F32 => "f32",
             Kernels::Int8(_) => "int8",
+            Kernels::DeviceInt8(_) => "device-int8",
         }
     }
 }
 
-impl<B: Backend> Projector<B> for Kernels {
+impl<B: Backend> Projector<B> for Kernels<B> {
     fn qkv(&self, layer: usize, a: &SelfAttention<B>, x: Tensor<B, 3>) -> [Tensor<B, 3>; 3] {
         match self {
             Kernels::F32 => Dense.qkv(layer, a, x),
             Kernels::Int8(q) => q.qkv(layer, a, x),
+            Kernels::DeviceInt8(q) => q.qkv(layer, a, x),
         }
     }
 
@@ -281,6 +291,7 @@ impl<B: Backend> Projector<B> for Kernels {
         match self {
             Kernels::F32 => Dense.attention_out(layer, linear, x),
             Kernels::Int8(q) => q.attention_out(layer, linear, x),
+            Kernels::DeviceInt8(q) => q.attention_out(layer, linear, x),
         }
     }
 
@@ -288,6 +299,7 @@ impl<B: Backend> Projector<B> for Kernels {
         match self {
             Kernels::F32 => Dense.feed_forward(layer, block, x),
             Kernels::Int8(q) => q.feed_forward(layer, block, x),
+            Kernels::DeviceInt8(q) => q.feed_forward(layer, block, x),
         }
     }
 }
@@ -361,7 +373,9 @@ mod tests {
 
     #[test]
     fn kernels_are_named_for_reports() {
-        assert_eq!(Kernels::F32.name(), "f32");
-        assert_eq!(Kernels::Int8(Int8::pack(&tiny())).name(), "int8");
+        assert_eq!(Kernels::<Flex>::F32.name(), "f32");
+        assert_eq!(Kernels::<Flex>::Int8(Int8::pack(&tiny())).name(), "int8");
+        let device = DeviceInt8::pack(&tiny());
+        assert_eq!(Kernels::DeviceInt8(device).name(), "device-int8");
     }
 }

@@ -21,7 +21,9 @@ pub struct BatchData {
     pub hidden: usize,
     /// `[batch, hidden]`
     pub embedding: Vec<f32>,
-    /// Per layer `[batch, heads, len, len]`.
+    /// Batch rows whose attention was read, ascending (empty when none was).
+    pub attention_rows: Vec<usize>,
+    /// Per layer `[attention_rows.len(), heads, len, len]`: only the rows asked for.
     pub attentions: Vec<Vec<f32>>,
     /// `[batch, classes]`
     pub sentence_logits: Vec<f32>,
@@ -87,9 +89,32 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 impl BatchData {
-    /// One [`SentenceResult`] per item, in order, with the padding cut away.
+    /// Every layer's attention of batch row `s` (`n` real tokens), padding cut away; empty
+    /// when that row's attention was not read back.
+    fn attention_of(&self, s: usize, n: usize) -> Vec<Attention> {
+        let Some(k) = self.attention_rows.iter().position(|&r| r == s) else {
+            return vec![];
+        };
+        let (l, h) = (self.len, self.heads);
+        self.attentions
+            .iter()
+            .map(|layer| {
+                let mut out = Vec::with_capacity(h * n * n);
+                for head in 0..h {
+                    for i in 0..n {
+                        let row = ((k * h + head) * l + i) * l;
+                        out.extend_from_slice(&layer[row..row + n]);
+                    }
+                }
+                Attention::from_f32(h, n, out)
+            })
+            .collect()
+    }
+
+    /// One [`SentenceResult`] per item, in order, with the padding cut away. Sentences whose
+    /// attention was not read back get an empty `attentions`.
     pub fn split(self, items: Vec<Tokenized>) -> Vec<SentenceResult> {
-        let (b, l, h) = (self.batch, self.len, self.heads);
+        let (b, l) = (self.batch, self.len);
         let classes = self.sentence_logits.len() / b.max(1);
         let tags = self.token_logits.len() / (b * l).max(1);
         items
@@ -97,20 +122,6 @@ impl BatchData {
             .enumerate()
             .map(|(s, tokenized)| {
                 let n = tokenized.ids.len();
-                let attentions = self
-                    .attentions
-                    .iter()
-                    .map(|layer| {
-                        let mut out = Vec::with_capacity(h * n * n);
-                        for head in 0..h {
-                            for i in 0..n {
-                                let row = ((s * h + head) * l + i) * l;
-                                out.extend_from_slice(&layer[row..row + n]);
-                            }
-                        }
-                        Attention::from_f32(h, n, out)
-                    })
-                    .collect();
                 let token_probs = (0..n)
                     .flat_map(|i| {
                         let at = (s * l + i) * tags;
@@ -119,7 +130,7 @@ impl BatchData {
                     .collect();
                 SentenceResult {
                     embedding: self.embedding[s * self.hidden..(s + 1) * self.hidden].to_vec(),
-                    attentions,
+                    attentions: self.attention_of(s, n),
                     sentence_probs: softmax(&self.sentence_logits[s * classes..(s + 1) * classes]),
                     token_probs,
                     tokenized,

@@ -133,7 +133,7 @@ fn median_round(runs: usize, mut round: impl FnMut() -> Result<()>) -> Result<f6
 }
 
 /// The middle value (mean of the middle two for an even count).
-fn median(xs: &mut [f64]) -> f64 {
+pub(crate) fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
     if n % 2 == 1 {

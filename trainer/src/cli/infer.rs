@@ -10,6 +10,7 @@ use glassbox_model::view::readout::{cosine, SentenceResult};
 use serde_json::{json, Value};
 
 use crate::backend::BackendKind;
+use crate::infer::output::{attention_json, embedding_json};
 use crate::infer::{run, tokenize_all};
 use crate::load::{load_dir, KernelChoice};
 use crate::with_backend;
@@ -126,17 +127,7 @@ pub fn embed(a: EmbedArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let json: Vec<_> = results
-        .iter()
-        .map(|r| {
-            json!({
-                "text": r.tokenized.text,
-                "tokens": r.tokenized.tokens,
-                "truncation": r.tokenized.truncation,
-                "embedding": r.embedding,
-            })
-        })
-        .collect();
+    let json: Vec<_> = results.iter().map(embedding_json).collect();
     println!("{}", serde_json::to_string(&json)?);
     Ok(())
 }
@@ -193,21 +184,13 @@ pub fn attention(a: AttentionArgs) -> Result<()> {
             r.heads()
         );
     }
-    let att = r.attention(a.layer, a.head);
     if !a.json {
         println!("layer {} head {}: {}", a.layer, a.head, a.text);
+        let att = r.attention(a.layer, a.head);
         print_matrix(&r.tokenized.tokens, &r.tokenized.tokens, &att);
         return Ok(());
     }
-    let v = json!({
-        "text": a.text,
-        "layer": a.layer,
-        "head": a.head,
-        "tokens": r.tokenized.tokens,
-        "truncation": r.tokenized.truncation,
-        "attention": att,
-    });
-    println!("{v}");
+    println!("{}", attention_json(r, a.layer, a.head));
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! a module named for what it works on; the functions parse nothing and print only results.
 
 mod bench;
+mod bench_train;
 mod eval;
 mod export;
 mod infer;
@@ -56,6 +57,12 @@ enum Command {
     /// Time the model on a JSON list of sentences: load, first prediction, warm latency at
     /// batch 1 and 16 (JSON out; `scripts/bench-peers.sh` compares it with ONNX Runtime).
     Bench(bench::BenchArgs),
+    /// Training throughput of a config in sentences per second, with random and with
+    /// length-bucketed batches timed in the same run (JSON out).
+    BenchTrain(bench_train::BenchTrainArgs),
+    /// Serve a bundle over HTTP: /predict, /embed, /similarity, /tokenize, /attention,
+    /// /v1/embeddings, /info, /health, /ready, /metrics, /openapi.json (batched, cached).
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(clap::Args)]
@@ -80,5 +87,7 @@ pub fn main() -> Result<()> {
         Command::Eval(a) => eval::eval(a),
         Command::Export(a) => export::export(a),
         Command::Bench(a) => bench::bench(a),
+        Command::BenchTrain(a) => bench_train::bench_train(a),
+        Command::Serve(a) => crate::serve::serve(a),
     }
 }

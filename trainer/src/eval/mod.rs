@@ -30,7 +30,7 @@ pub const EVAL_BATCH: usize = 64;
 /// sentences, `[pieces × tags]` for tokens), in batches of similar length.
 fn logits<B: Backend>(
     model: &Glassbox<B>,
-    kernels: &Kernels,
+    kernels: &Kernels<B>,
     batcher: Batcher,
     idx: &[usize],
     batch_size: usize,
@@ -43,7 +43,7 @@ fn logits<B: Backend>(
         let lengths = inputs.lengths.clone();
         let d = read(
             model.forward_with(inputs.input_ids, inputs.pad_mask, kernels),
-            ReadBack::Outputs,
+            &ReadBack::Outputs,
         )?;
         let (classes, tags) = (
             d.sentence_logits.len() / d.batch,
@@ -84,7 +84,7 @@ pub enum Predictions {
 
 pub fn predict<B: Backend>(
     model: &Glassbox<B>,
-    kernels: &Kernels,
+    kernels: &Kernels<B>,
     task: &PreparedTask,
     idx: &[usize],
     batch_size: usize,
@@ -174,7 +174,7 @@ pub fn score(task: &PreparedTask, split: &str, preds: &Predictions) -> TaskScore
 /// `kernels` computes the encoder's linear layers (int8 bundles are scored both ways).
 pub fn evaluate<B: Backend>(
     model: &Glassbox<B>,
-    kernels: &Kernels,
+    kernels: &Kernels<B>,
     tasks: &[PreparedTask],
     split: &str,
     batch_size: usize,

@@ -6,6 +6,7 @@ use glassbox_model::view::readout::SentenceResult;
 use glassbox_model::view::{read, ReadBack};
 use glassbox_model::Tokenized;
 
+pub(crate) mod output;
 pub mod predict;
 
 use crate::load::Loaded;
@@ -46,25 +47,39 @@ pub fn run<B: Backend>(
     attention: bool,
     device: &B::Device,
 ) -> Result<Vec<SentenceResult>> {
-    let what = if attention {
-        ReadBack::WithAttention
-    } else {
-        ReadBack::Outputs
-    };
     let order = by_length(&items);
     let mut slots: Vec<Option<SentenceResult>> = vec![None; items.len()];
     let mut items: Vec<Option<Tokenized>> = items.into_iter().map(Some).collect();
     for batch in order.chunks(batch_size.max(1)) {
         let chunk: Vec<Tokenized> = batch.iter().filter_map(|&i| items[i].take()).collect();
-        let o = loaded
-            .model
-            .forward_texts_with(&loaded.tokenizer, &chunk, &loaded.kernels, device);
-        let data = read(o, what)?;
-        for (&i, r) in batch.iter().zip(data.split(chunk)) {
+        let what = if attention {
+            ReadBack::all_attention(chunk.len())
+        } else {
+            ReadBack::Outputs
+        };
+        for (&i, r) in batch
+            .iter()
+            .zip(forward_batch(loaded, chunk, &what, device)?)
+        {
             slots[i] = Some(r);
         }
     }
     Ok(slots.into_iter().flatten().collect())
+}
+
+/// One forward pass over `chunk` as given (padded to its longest item), read back and split
+/// per sentence in the same order. [`run`] forms its batches by length; `glassbox serve`'s
+/// batcher forms its own across clients and calls this directly.
+pub(crate) fn forward_batch<B: Backend>(
+    loaded: &Loaded<B>,
+    chunk: Vec<Tokenized>,
+    what: &ReadBack,
+    device: &B::Device,
+) -> Result<Vec<SentenceResult>> {
+    let o = loaded
+        .model
+        .forward_texts_with(&loaded.tokenizer, &chunk, &loaded.kernels, device);
+    Ok(read(o, what)?.split(chunk))
 }
 
 /// Indices of `items`, shortest first (stable, so equal lengths keep their order).

@@ -130,6 +130,13 @@ fn optimizer<B: AutodiffBackend>(
     GroupOptimizer::new(groups)
 }
 
+/// The task's training stream, bucketed by wordpiece length as configured.
+fn stream(task: &PreparedTask, index: usize, cfg: &TrainConfig) -> Stream {
+    let items = task.split.train.clone();
+    let lengths = items.iter().map(|&i| task.encoded[i].ids.len()).collect();
+    Stream::new(items, cfg.seed, index).bucketed(lengths, cfg.train.length_pool)
+}
+
 fn fresh_state(tasks: usize) -> TrainState {
     TrainState {
         step: 0,
@@ -191,7 +198,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
                 .tasks
                 .iter()
                 .enumerate()
-                .map(|(i, task)| Stream::new(task.split.train.clone(), cfg.seed, i))
+                .map(|(i, task)| stream(task, i, cfg))
                 .collect(),
             progress: Progress::new(cfg.train.steps, state.step, s.tasks.len(), state.elapsed_s),
             pad: s.tokenizer.pad_id(),

@@ -12,3 +12,4 @@ mod failures;
 mod fixtures;
 mod parallel;
 mod pipeline;
+mod wgpu;

@@ -1,0 +1,234 @@
+//! `glassbox serve`: the model behind an HTTP API (axum on tokio), built like
+//! text-embeddings-inference's router and queue, plus what it lacks: entities, a result cache.
+//!
+//! A request goes through these steps, and the modules follow them:
+//!
+//! 1. **Route** ([`routes`]): axum handlers with request ids, JSON trace logs ([`logging`]),
+//!    CORS, per-route metrics; bodies and answers typed in [`api`], documented by utoipa
+//!    ([`openapi`]); every failure one JSON [`errors::ErrorBody`].
+//! 2. **Admit** ([`state`], [`input`]): 503 until the model is warmed, 429 beyond
+//!    `--max-concurrent-requests`, 413 beyond `--max-client-batch-size`, 422 naming the input.
+//! 3. **Tokenize, look up** ([`engine`], [`cache`]): each text is tokenized on the handler's
+//!    thread and looked up by (manifest hash, task + options, text).
+//! 4. **Queue, batch, run** ([`batcher`], [`worker`]): misses wait in one queue; the model
+//!    thread forms token- and request-bounded batches of similar lengths across clients and
+//!    answers each input through its own oneshot channel.
+//! 5. **Answer** ([`engine`], [`timing`], [`metrics`]): the CLI's JSON per input, in input
+//!    order, cached; stage timings as `x-*-time` headers and Prometheus histograms.
+
+mod api;
+mod batcher;
+mod cache;
+mod engine;
+mod errors;
+mod examples;
+mod input;
+mod logging;
+mod metrics;
+mod openapi;
+mod routes;
+mod state;
+mod timing;
+mod worker;
+
+use std::future::IntoFuture;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use clap::ValueEnum;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::backend::BackendKind;
+use crate::load::KernelChoice;
+use crate::with_backend;
+use api::Info;
+use batcher::{BatchLimits, Queue};
+use cache::ResultCache;
+use metrics::Metrics;
+use state::{Limits, Model, Shared};
+use worker::{Job, Started};
+
+#[derive(clap::Args, Clone)]
+pub struct ServeArgs {
+    /// The glassbox bundle to serve (every file's SHA-256 is checked before serving).
+    #[arg(long)]
+    bundle: PathBuf,
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
+    backend: BackendKind,
+    /// What computes the encoder's linear layers: f32, or int8 kernels (CPU backend).
+    #[arg(long, value_enum, default_value_t = KernelChoice::F32)]
+    kernels: KernelChoice,
+    /// Most padded wordpieces (inputs × longest input) in one forward pass; at least the
+    /// model's maximum input length.
+    #[arg(long, default_value_t = 8192)]
+    max_batch_tokens: usize,
+    /// Most inputs in one forward pass.
+    #[arg(long, default_value_t = 32)]
+    max_batch_requests: usize,
+    /// Requests answered at once; more are refused with 429.
+    #[arg(long, default_value_t = 512)]
+    max_concurrent_requests: usize,
+    /// Most inputs in one request; more are refused with 413.
+    #[arg(long, default_value_t = 32)]
+    max_client_batch_size: usize,
+    /// Bytes of answers the result cache keeps (0: no cache).
+    #[arg(long, default_value_t = 64 << 20)]
+    cache_bytes: u64,
+    /// Switch on POST /attention (n² floats per input, every layer read back).
+    #[arg(long)]
+    enable_attention: bool,
+    /// Origins allowed by CORS (repeat the flag; `*` for any). None: no CORS headers.
+    #[arg(long)]
+    cors_allow_origin: Vec<String>,
+}
+
+impl ServeArgs {
+    fn check(&self) -> Result<()> {
+        let limits = [
+            ("--max-batch-tokens", self.max_batch_tokens),
+            ("--max-batch-requests", self.max_batch_requests),
+            ("--max-concurrent-requests", self.max_concurrent_requests),
+            ("--max-client-batch-size", self.max_client_batch_size),
+        ];
+        for (flag, n) in limits {
+            if n == 0 {
+                bail!("{flag} must be at least 1");
+            }
+        }
+        Ok(())
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_concurrent_requests: self.max_concurrent_requests,
+            max_client_batch_size: self.max_client_batch_size,
+            attention_enabled: self.enable_attention,
+        }
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then drains the requests in flight.
+pub fn serve(args: ServeArgs) -> Result<()> {
+    args.check()?;
+    logging::init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    with_backend!(args.backend, |B, device| runtime
+        .block_on(run::<B>(args, device)))
+}
+
+/// Listens at once (so `/health` answers while loading), loads the model on its thread, and
+/// turns `/ready` on when it is warm. A bundle that fails to load stops the server with the
+/// loader's message.
+async fn run<B: Backend>(args: ServeArgs, device: B::Device) -> Result<()> {
+    let metrics = Arc::new(Metrics::new()?);
+    let shared = Arc::new(Shared::new(
+        args.limits(),
+        metrics.clone(),
+        ResultCache::new(args.cache_bytes),
+    ));
+    let app = routes::router(shared.clone(), &args.cors_allow_origin)?;
+    let addr = format!("{}:{}", args.host, args.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(address = %listener.local_addr()?, "listening; loading the model");
+    let (stop, stopped) = watch::channel(false);
+    let server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown(stopped))
+            .into_future(),
+    );
+    let (queue, rx) = Queue::new(metrics.clone());
+    let limits = BatchLimits {
+        max_tokens: args.max_batch_tokens,
+        max_requests: args.max_batch_requests,
+    };
+    let job = Job::<B> {
+        bundle: args.bundle.clone(),
+        kernels: args.kernels,
+        limits,
+        device,
+        metrics,
+    };
+    match worker::start(job, rx).await {
+        Ok(started) => {
+            shared.set_model(model(&args, started, queue));
+            tracing::info!("ready");
+        }
+        Err(e) => {
+            let _ = stop.send(true);
+            let _ = server.await;
+            return Err(e);
+        }
+    }
+    server.await.context("server task failed")??;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, SIGTERM (Kubernetes' stop signal) or a startup failure.
+async fn shutdown(mut stopped: watch::Receiver<bool>) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+        _ = stopped.wait_for(|s| *s) => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}
+
+fn model(args: &ServeArgs, s: Started, queue: Queue) -> Model {
+    let name = |v: &dyn Fn() -> Option<clap::builder::PossibleValue>| {
+        v().map_or_else(String::new, |p| p.get_name().to_string())
+    };
+    let info = Info {
+        model_name: s.manifest.name.clone(),
+        model_version: s.manifest.version.clone(),
+        manifest_sha256: s.manifest_sha256.clone(),
+        quantization: s.manifest.quantization.clone(),
+        heads_trained: s.manifest.heads_trained,
+        sentence_labels: s.config.sentence_labels.clone(),
+        token_labels: s.config.token_labels.clone(),
+        max_input_length: s.max_seq_len,
+        kernels: name(&|| args.kernels.to_possible_value()),
+        backend: name(&|| args.backend.to_possible_value()),
+        attention_enabled: args.enable_attention,
+        max_batch_tokens: args.max_batch_tokens,
+        max_batch_requests: args.max_batch_requests,
+        max_concurrent_requests: args.max_concurrent_requests,
+        max_client_batch_size: args.max_client_batch_size,
+        cache_bytes: args.cache_bytes,
+        glassbox_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    Model {
+        tokenizer: s.tokenizer,
+        config: s.config,
+        info,
+        bundle_hash: s.manifest_sha256.into(),
+        queue,
+    }
+}
