@@ -113,8 +113,8 @@ async function ms(page, id) {
 
 /**
  * Labels, spans and probabilities; attention drawn; cache hit on the second run. `kernels` is
- * what the page's backend computes with (int8 on the CPU, f32 on WebGPU), so the CLI is run
- * the same way.
+ * what the page's backend computes with (int8 kernels on the CPU, int8 weights on the device on
+ * WebGPU), so the CLI is run the same way.
  */
 async function core(page, tag, kernels) {
   const native = nativePredict(SENTENCES, kernels);
@@ -166,7 +166,7 @@ test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox pre
     assert.equal(measured.runs, 2);
     assert.equal(measured.attention, 'none', 'the timed rounds read no attention back, as the peers');
     delete measured.first_embedding;
-    const timings = await core(page, 'webgpu', 'f32');
+    const timings = await core(page, 'webgpu', 'device-int8');
     bench.webgpu = { page: timings, bench: measured };
 
     // The backend switch reloads the model on the CPU and re-runs the same sentences there,

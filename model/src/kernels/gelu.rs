@@ -127,7 +127,11 @@ mod tests {
         gelu_backward_in_place(&[0.0, 1.0, -50.0], &mut g);
         assert_eq!(g[0], 1.0); // GELU′(0) = ½
         assert!((g[1] as f64 + 3.0 * (0.841_344_75 + pdf(1.0))).abs() < 1e-5);
-        assert_eq!(g[2], 0.0);
+        assert!(
+            g[2].abs() < 1e-30,
+            "far left the gradient vanishes: {}",
+            g[2]
+        );
     }
 
     #[test]

@@ -90,8 +90,13 @@ fn workers(n: usize) -> usize {
 
 /// `f(input chunk, output chunk)` over equal chunks of both, one chunk per worker (the
 /// output may hold values `f` updates in place).
+/// With one worker `f` runs on the calling thread: wasm has no threads to spawn.
 fn parallel_map(xs: &[f32], out: &mut [f32], f: impl Fn(&[f32], &mut [f32]) + Sync) {
-    let chunk = xs.len().div_ceil(workers(xs.len())).max(1);
+    let workers = workers(xs.len());
+    if workers == 1 {
+        return f(xs, out);
+    }
+    let chunk = xs.len().div_ceil(workers).max(1);
     std::thread::scope(|s| {
         for (x, o) in xs.chunks(chunk).zip(out.chunks_mut(chunk)) {
             s.spawn(|| f(x, o));

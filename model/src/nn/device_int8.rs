@@ -23,10 +23,10 @@
 //! last dimension, and cubecl wants a block at least as wide as one vector load of packed
 //! values. Activations stay f32; the bias is added in f32 after the multiply.
 
+use crate::nn::activation::gelu_exact;
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
 use burn::tensor::quantization::{QuantLevel, QuantScheme, QuantStore, QuantValue};
 
 use crate::nn::encoder::{BertLayer, SelfAttention};
@@ -168,7 +168,7 @@ impl<B: Backend> Projector<B> for DeviceInt8<B> {
 
     fn feed_forward(&self, layer: usize, _: &BertLayer<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let l = &self.layers[layer];
-        l.output.apply(gelu(l.intermediate.apply(x)))
+        l.output.apply(gelu_exact(l.intermediate.apply(x)))
     }
 }
 

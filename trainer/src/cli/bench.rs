@@ -31,7 +31,8 @@ pub struct BenchArgs {
     runs: usize,
     #[arg(long, value_enum, default_value_t = BackendKind::Cpu)]
     backend: BackendKind,
-    /// What computes the encoder's linear layers: f32, or int8 kernels (CPU backend).
+    /// What computes the encoder's linear layers: f32, int8 kernels (cpu backend) or int8
+    /// weights on the device (wgpu backend).
     #[arg(long, value_enum, default_value_t = KernelChoice::F32)]
     kernels: KernelChoice,
     /// Also read back every attention map (what the page's inspector shows).

@@ -25,7 +25,8 @@ pub struct ModelArgs {
     /// Sentences per forward pass.
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
-    /// What computes the encoder's linear layers: f32, or int8 kernels (CPU backend).
+    /// What computes the encoder's linear layers: f32, int8 kernels (cpu backend) or int8
+    /// weights on the device (wgpu backend).
     #[arg(long, value_enum, default_value_t = KernelChoice::F32)]
     kernels: KernelChoice,
 }
@@ -76,7 +77,8 @@ pub struct PredictArgs {
     backend: BackendKind,
     #[arg(long, default_value_t = 16)]
     batch_size: usize,
-    /// What computes the encoder's linear layers: f32, or int8 kernels (CPU backend).
+    /// What computes the encoder's linear layers: f32, int8 kernels (cpu backend) or int8
+    /// weights on the device (wgpu backend).
     #[arg(long, value_enum, default_value_t = KernelChoice::F32)]
     kernels: KernelChoice,
     /// Print JSON (one array, one object per text) instead of text.
