@@ -64,6 +64,14 @@ impl Shared {
         self.model.get().ok_or_else(ApiError::not_ready)
     }
 
+    /// What every inference route checks first, in this order: the model is loaded (503), a
+    /// slot is free (429), the client sent at most `--max-client-batch-size` inputs (413).
+    pub fn admit(&self, inputs: usize) -> Result<(&Model, OwnedSemaphorePermit), ApiError> {
+        let (model, permit) = (self.model()?, self.permit()?);
+        super::input::check_count(inputs, self.limits.max_client_batch_size)?;
+        Ok((model, permit))
+    }
+
     /// A slot among `--max-concurrent-requests`, held until the response is built; 429 when
     /// none is free (the request is refused at once, not queued).
     pub fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {

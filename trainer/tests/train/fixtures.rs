@@ -181,6 +181,17 @@ pub fn setup(name: &str) -> (PathBuf, PathBuf) {
     (dir, cfg)
 }
 
+/// [`setup`]'s folder, base and data, with dropout off so that runs are comparable step by
+/// step (across devices or backends, which draw different masks); returns (dir, base).
+pub fn setup_without_dropout(name: &str) -> (PathBuf, PathBuf) {
+    let dir = tmp(name);
+    let base = dir.join("base");
+    std::fs::create_dir_all(&base).unwrap();
+    tiny_base_with(&base, 0.0);
+    tiny_data(&dir);
+    (dir, base)
+}
+
 pub fn metrics(run: &Path) -> Vec<Value> {
     std::fs::read_to_string(run.join("metrics.jsonl"))
         .unwrap()

@@ -9,11 +9,7 @@ fn data_parallel_replicas_train_the_full_batch_gradient() {
     // Without dropout, two replicas that each see half of every batch must follow the same
     // trajectory as one device seeing it whole: the shard losses are weighted by their share
     // of the batch's normaliser, so the summed gradient is the full-batch gradient.
-    let dir = tmp("parallel");
-    let base = dir.join("base");
-    std::fs::create_dir_all(&base).unwrap();
-    tiny_base_with(&base, 0.0);
-    tiny_data(&dir);
+    let (dir, base) = setup_without_dropout("parallel");
     // DWA exercises the per-task weights on the parallel path too.
     let cfg = config(&dir, &base, "balance = \"dwa\"\ndwa_window = 4");
     let c = cfg.display().to_string();

@@ -7,12 +7,7 @@ use crate::fixtures::*;
 #[cfg(feature = "wgpu")]
 #[test]
 fn a_wgpu_training_step_matches_the_cpu_backend() {
-    let dir = tmp("wgpu");
-    let base = dir.join("base");
-    std::fs::create_dir_all(&base).unwrap();
-    // No dropout: the backends draw different random masks from the same seed.
-    tiny_base_with(&base, 0.0);
-    tiny_data(&dir);
+    let (dir, base) = setup_without_dropout("wgpu");
     let cfg = config(&dir, &base, "");
     let text = std::fs::read_to_string(&cfg)
         .unwrap()

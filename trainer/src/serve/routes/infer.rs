@@ -42,9 +42,8 @@ pub(crate) async fn predict(
     State(s): State<AppState>,
     Body(req): Body<PredictRequest>,
 ) -> Result<Response, ApiError> {
-    let (model, _permit) = (s.model()?, s.permit()?);
     let texts = req.inputs.into_vec();
-    check_count(texts.len(), s.limits.max_client_batch_size)?;
+    let (model, _permit) = s.admit(texts.len())?;
     let task = Task::Predict(req.aggregate.into());
     let a = answer(&s, model, task, &texts, &input_name).await?;
     observe_predictions(&s.metrics, &a.items);
@@ -61,9 +60,8 @@ pub(crate) async fn embed(
     State(s): State<AppState>,
     Body(req): Body<TextsRequest>,
 ) -> Result<Response, ApiError> {
-    let (model, _permit) = (s.model()?, s.permit()?);
     let texts = req.inputs.into_vec();
-    check_count(texts.len(), s.limits.max_client_batch_size)?;
+    let (model, _permit) = s.admit(texts.len())?;
     let a = answer(&s, model, Task::Embed, &texts, &input_name).await?;
     Ok(array_response(&s, &a))
 }
@@ -96,10 +94,9 @@ pub(crate) async fn similarity(
     State(s): State<AppState>,
     Body(req): Body<SimilarityRequest>,
 ) -> Result<Response, ApiError> {
-    let (model, _permit) = (s.model()?, s.permit()?);
     let mut texts = vec![req.inputs.source_sentence];
     texts.extend(req.inputs.sentences.into_vec());
-    check_count(texts.len() - 1, s.limits.max_client_batch_size)?;
+    let (model, _permit) = s.admit(texts.len() - 1)?;
     let name = |i: usize| match i {
         0 => "source_sentence".to_string(),
         i => format!("sentences at index {}", i - 1),
@@ -204,9 +201,8 @@ pub(crate) async fn tokenize_route(
     State(s): State<AppState>,
     Body(req): Body<TextsRequest>,
 ) -> Result<Response, ApiError> {
-    let (model, _permit) = (s.model()?, s.permit()?);
     let texts = req.inputs.into_vec();
-    check_count(texts.len(), s.limits.max_client_batch_size)?;
+    let (model, _permit) = s.admit(texts.len())?;
     let mut timings = Timings::start();
     let items = tokenize_off_runtime(model, &s.metrics, &texts, &input_name)?;
     timings.tokenization = timings.start.elapsed();
