@@ -1,10 +1,12 @@
 // Shared e2e plumbing: a static server for dist/, Chromium with or without WebGPU, and the
 // native CLI for the numbers the page must reproduce.
 import { spawn, execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { launchOptions } from './chromium.mjs';
 
@@ -68,4 +70,90 @@ export function nativePredict(texts, kernels = 'f32') {
   const args = ['predict', '--json', '--kernels', kernels, '--bundle', servedBundle(), ...texts];
   const out = execFileSync(bin, args, { encoding: 'utf8' });
   return JSON.parse(out);
+}
+
+/** How long a page may take to load the model or analyse (CPU wasm on two busy cores). */
+export const LONG = 480_000;
+
+/** A page at `url` that records errors and CSP violations from its first script on. */
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // Injected through DevTools, not as an inline script, so the CSP does not apply to it.
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(url);
+  await page.getByTestId('status').filter({ hasText: /Ready|Could not|Done|Benchmark/ }).waitFor({ timeout: LONG });
+  const status = await page.getByTestId('status').textContent();
+  assert.doesNotMatch(status, /Could not/, `page failed to load the model: ${status}`);
+  return { page, errors };
+}
+
+export async function analyse(page, text) {
+  await page.getByTestId('input').fill(text);
+  await page.getByTestId('run').click();
+  return waitForRun(page);
+}
+
+/** The status once the run in flight has finished. */
+export async function waitForRun(page) {
+  await page.getByTestId('status').filter({ hasText: /^(Done|Nothing|Inference failed)/ }).waitFor({ timeout: LONG });
+  return page.getByTestId('status').textContent();
+}
+
+/** Every result card as data: label, probabilities, cache marker, entity spans. */
+export async function results(page) {
+  return page.getByTestId('result').evaluateAll((cards) => cards.map((c) => ({
+    label: c.querySelector('[data-testid=sentence-label]')?.textContent ?? null,
+    probs: c.dataset.probs ? JSON.parse(c.dataset.probs) : null,
+    cached: c.querySelector('[data-testid=cache-hit]') !== null,
+    entities: [...c.querySelectorAll('[data-testid=entity]')].map((e) => ({
+      label: e.dataset.label, text: e.textContent, start: Number(e.dataset.start), end: Number(e.dataset.end),
+    })),
+  })));
+}
+
+/** The page's cards agree with `glassbox predict --json`: labels, spans, probabilities within 1e-3. */
+export function assertMatchesNative(got, native) {
+  assert.equal(got.length, native.length);
+  got.forEach((g, i) => {
+    const n = native[i];
+    assert.equal(g.label, n.sentence.label, `sentence ${i + 1} label`);
+    for (const [label, p] of Object.entries(n.sentence.probs)) {
+      assert.ok(Math.abs(g.probs[label] - p) <= 1e-3, `sentence ${i + 1} p(${label}): page ${g.probs[label]} vs native ${p}`);
+    }
+    assert.deepEqual(g.entities, n.entities.map(({ label, text, start, end }) => ({ label, text, start, end })),
+      `sentence ${i + 1} entities`);
+  });
+}
+
+export async function noViolations(page, errors) {
+  assert.deepEqual(errors, [], 'no uncaught errors in the page');
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no Content-Security-Policy violations');
+  assert.equal(await page.locator('script:not([src])').count(), 0, 'no inline scripts');
+}
+
+/** Expands the backend status line (switch, timings, benchmark) unless it is open already. */
+export async function showBackend(page) {
+  const details = page.getByTestId('backend-details');
+  if (!(await details.evaluate((d) => d.open))) await page.getByTestId('backend-summary').click();
+  assert.equal(await details.evaluate((d) => d.open), true);
+}
+
+/**
+ * `glassbox ARGS --format json` (the first arg is the command) on the native CLI, parsed; exit
+ * status 2 (some items failed, each an error object at its place) is an answer too.
+ */
+export function nativeJson(args) {
+  const bin = join(ROOT, 'target', 'release', 'glassbox');
+  if (!existsSync(bin)) throw new Error(`${bin} missing: build it with cargo build --release -p glassbox-trainer`);
+  const [command, ...rest] = args;
+  const r = spawnSync(bin, [command, '--format', 'json', ...rest], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0 && r.status !== 2) {
+    throw new Error(`glassbox ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
+  }
+  return { items: JSON.parse(r.stdout), status: r.status };
 }

@@ -11,7 +11,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { serveDist, launch, nativePredict, OUT, ROOT } from './lib.mjs';
+import {
+  serveDist, launch, nativePredict, OUT, ROOT, LONG, openPage, analyse, results, assertMatchesNative,
+  noViolations, showBackend,
+} from './lib.mjs';
 
 const SENTENCES = [
   'Just landed in Zürich 🎉 — the café by the lake with Anna is wonderful!',
@@ -24,9 +27,12 @@ const BENCH_SENTENCES = [
   'The meeting with Microsoft is moved to Tuesday at 3pm.',
   '@jack is heading to the Lakers game tonight #NBA',
 ];
-const LONG = 480_000;
 // SwiftShader is WebGPU emulated on the CPU: a warm sentence takes seconds there.
 const GPU_LONG = 600_000;
+
+// Service workers off here: these tests route and abort requests, which a service worker
+// would answer from its own cache out of Playwright's sight (offline.test.mjs tests it).
+const CONTEXT = { viewport: { width: 1300, height: 900 }, serviceWorkers: 'block' };
 
 let server;
 const bench = {};
@@ -43,53 +49,8 @@ after(() => {
   console.log('bench', JSON.stringify(bench));
 });
 
-/** A page that records errors and CSP violations from its first script on. */
-async function open(context, path = '') {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  // Injected through DevTools, not as an inline script, so the CSP does not apply to it.
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  await page.goto(server.url + path);
-  await page.getByTestId('status').filter({ hasText: /Ready|Could not|Done|Benchmark/ }).waitFor({ timeout: LONG });
-  const status = await page.getByTestId('status').textContent();
-  assert.doesNotMatch(status, /Could not/, `page failed to load the model: ${status}`);
-  return { page, errors };
-}
-
-async function analyse(page, text) {
-  await page.getByTestId('input').fill(text);
-  await page.getByTestId('run').click();
-  await page.getByTestId('status').filter({ hasText: /^(Done|Nothing|Inference failed)/ }).waitFor({ timeout: LONG });
-  return page.getByTestId('status').textContent();
-}
-
-async function results(page) {
-  return page.getByTestId('result').evaluateAll((cards) => cards.map((c) => ({
-    label: c.querySelector('[data-testid=sentence-label]')?.textContent ?? null,
-    probs: c.dataset.probs ? JSON.parse(c.dataset.probs) : null,
-    cached: c.querySelector('[data-testid=cache-hit]') !== null,
-    entities: [...c.querySelectorAll('[data-testid=entity]')].map((e) => ({
-      label: e.dataset.label, text: e.textContent, start: Number(e.dataset.start), end: Number(e.dataset.end),
-    })),
-  })));
-}
-
-function assertMatchesNative(got, native) {
-  assert.equal(got.length, native.length);
-  got.forEach((g, i) => {
-    const n = native[i];
-    assert.equal(g.label, n.sentence.label, `sentence ${i + 1} label`);
-    for (const [label, p] of Object.entries(n.sentence.probs)) {
-      assert.ok(Math.abs(g.probs[label] - p) <= 1e-3, `sentence ${i + 1} p(${label}): page ${g.probs[label]} vs native ${p}`);
-    }
-    assert.deepEqual(g.entities, n.entities.map(({ label, text, start, end }) => ({ label, text, start, end })),
-      `sentence ${i + 1} entities`);
-  });
-}
+/** The page at `path` on the test server, loaded. */
+const open = (context, path = '') => openPage(context, server.url + path);
 
 /** Pixels of a canvas that are not the white background. */
 async function inkedPixels(page, testid) {
@@ -99,12 +60,6 @@ async function inkedPixels(page, testid) {
     for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) n += 1;
     return n;
   });
-}
-
-async function noViolations(page, errors) {
-  assert.deepEqual(errors, [], 'no uncaught errors in the page');
-  assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no Content-Security-Policy violations');
-  assert.equal(await page.locator('script:not([src])').count(), 0, 'no inline scripts');
 }
 
 async function ms(page, id) {
@@ -146,6 +101,7 @@ const inline = (list) => `sentences=${encodeURIComponent(JSON.stringify(list))}`
 
 /** The page's benchmark, run on the page that is already warm. */
 async function benchmark(page) {
+  await showBackend(page);
   await page.getByTestId('bench-run').click();
   await page.getByTestId('bench').waitFor({ timeout: LONG });
   return JSON.parse(await page.getByTestId('bench').textContent());
@@ -154,7 +110,7 @@ async function benchmark(page) {
 test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox predict', async () => {
   const browser = await launch({ webgpu: true });
   try {
-    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    const context = await browser.newContext(CONTEXT);
     // SwiftShader runs WebGPU on the CPU: two sentences, two rounds are enough to measure it.
     const { page, errors } = await open(context, `?backend=webgpu&bench=2&${inline(BENCH_SENTENCES)}`);
     await page.getByTestId('bench').waitFor({ timeout: GPU_LONG });
@@ -171,6 +127,7 @@ test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox pre
 
     // The backend switch reloads the model on the CPU and re-runs the same sentences there,
     // so both can be compared live; the input is kept.
+    await showBackend(page);
     await page.getByTestId('force-cpu').check();
     await page.getByTestId('status').filter({ hasText: /3 computed|Could not|failed/ }).waitFor({ timeout: LONG });
     assert.match(await page.getByTestId('backend').textContent(), /CPU/);
@@ -209,7 +166,7 @@ test('WebGPU (SwiftShader): same labels, spans and probabilities as glassbox pre
 test('no WebGPU adapter: CPU fallback gives the same results; permalink and offline cache', async () => {
   const browser = await launch({ webgpu: false });
   try {
-    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    const context = await browser.newContext(CONTEXT);
     const { page, errors } = await open(context);
     assert.match(await page.getByTestId('backend').textContent(), /CPU/);
     assert.match(await page.getByTestId('fallback-reason').textContent(), /WebGPU/);
@@ -276,7 +233,7 @@ test('no WebGPU adapter: CPU fallback gives the same results; permalink and offl
 test('bad input and a corrupt bundle: clear messages, visible truncation, text stays text, page stays responsive', async () => {
   const browser = await launch({ webgpu: false });
   try {
-    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    const context = await browser.newContext(CONTEXT);
 
     // A bundle whose weights do not match the manifest's SHA-256 is refused, and not stored.
     const corrupt = await context.newPage();

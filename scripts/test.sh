@@ -4,7 +4,8 @@
 # (SwiftShader) and the CPU fallback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh test
+. scripts/env.sh
 
 echo "== fmt + clippy"
 cargo fmt --all --check
@@ -18,3 +19,9 @@ cargo test --release -p glassbox-model -p glassbox-trainer -p glassbox-app
 echo "== browser build + e2e"
 scripts/build-web.sh
 node --test --test-concurrency=1 e2e/
+
+echo "== HTTP API contract (schemathesis against glassbox serve's /openapi.json)"
+scripts/api-contract.sh
+
+echo "== tutorials (every command in docs/tutorials/, outputs checked)"
+python3 scripts/tutorials.py

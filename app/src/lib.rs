@@ -9,17 +9,20 @@
 //! for wasm32 only; everything pure (line limits, the address, chart specs, the result cache,
 //! the benchmark report) also compiles natively, where `cargo test -p glassbox-app` tests it.
 
+pub mod api;
 pub mod bench;
 pub mod charts;
 #[cfg(target_arch = "wasm32")]
 pub mod client;
 pub mod derived;
+pub mod lesson;
 pub mod lines;
 pub mod model_card;
 pub mod protocol;
 #[cfg(target_arch = "wasm32")]
 pub mod session;
 pub mod state;
+pub mod status_line;
 pub mod url;
 #[cfg(target_arch = "wasm32")]
 pub mod views;

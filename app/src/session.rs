@@ -15,6 +15,7 @@ use leptos::prelude::*;
 
 use crate::bench::{self, BenchError, Times, Workload};
 use crate::client;
+use crate::lesson;
 use crate::lines;
 use crate::now_ms;
 use crate::protocol::{Progress, RunOutput, SentenceOut, WorkerError};
@@ -102,9 +103,14 @@ impl Session {
         let s = self.state;
         client::on_progress(move |p| s.progress.set(p));
         let from_link = self.restore();
-        let after = match Query::current().bench {
+        let query = Query::current();
+        // A lesson link opens on its step and runs its sentences (the default ones without).
+        if let Some(n) = query.lesson {
+            s.lesson.set(Some(lesson::step_from_number(n)));
+        }
+        let after = match query.bench {
             Some(n) => AfterLoad::Bench(n),
-            None if from_link => AfterLoad::Run,
+            None if from_link || query.lesson.is_some() => AfterLoad::Run,
             None => AfterLoad::Wait,
         };
         self.load.dispatch_local(after);
@@ -131,6 +137,24 @@ impl Session {
     pub fn occlude_focus(self) {
         if let Some(text) = self.state.derived.focus_text.get_untracked() {
             self.occlude.dispatch_local(text);
+        }
+    }
+
+    /// Opens lesson mode on its first step over the sentences in the input (an example set
+    /// when it is empty), analysing them unless they are what is shown already.
+    pub fn start_lesson(self) {
+        let s = self.state;
+        if let Some(text) = lesson::sentences_for(&s.input.get_untracked()) {
+            s.input.set(text.to_string());
+        }
+        s.lesson.set(Some(0));
+        let planned: Vec<String> = lines::plan(&s.input.get_untracked())
+            .lines
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        if s.ran.with_untracked(|ran| *ran != planned) {
+            self.analyse();
         }
     }
 
@@ -171,6 +195,15 @@ impl Session {
             });
             if let Some(h) = hash.filter(|h| *h != url::current_hash()) {
                 url::replace_hash(&h);
+            }
+        });
+        // `?lesson=N` follows the step shown, and goes when the lesson ends.
+        Effect::new(move |_| {
+            let step = s.lesson.get().map(|i| (i + 1).to_string());
+            let search = url::current_search();
+            let wanted = url::with_param(&search, "lesson", step.as_deref());
+            if wanted != search {
+                url::replace_search_and_hash(&wanted, &url::current_hash());
             }
         });
         let handle = window_event_listener(leptos::ev::hashchange, move |_| {

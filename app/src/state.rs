@@ -217,6 +217,8 @@ pub struct State {
     pub timings: RwSignal<Timings>,
     /// The backend the next load asks for (the address's, until the switch changes it).
     pub backend: RwSignal<BackendChoice>,
+    /// The lesson step shown (0-based), or `None` outside lesson mode.
+    pub lesson: RwSignal<Option<usize>>,
     pub derived: Derived,
 }
 
@@ -267,6 +269,7 @@ impl State {
             attention_error: RwSignal::new(None),
             timings: RwSignal::new(Timings::default()),
             backend: RwSignal::new(backend),
+            lesson: RwSignal::new(None),
             derived: Derived::new(rows, view, model, occlusion),
         }
     }

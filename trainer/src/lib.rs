@@ -19,11 +19,13 @@
 //!    the training recipe ([`config`]), assets from the registries ([`assets`]), charts
 //!    ([`plots`]) — and the `glassbox-model` crate itself.
 
+mod alerts;
 mod assets;
 pub mod backend;
 pub mod cli;
 mod config;
 mod data;
+mod drift;
 mod eval;
 mod experiments;
 mod export;

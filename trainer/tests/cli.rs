@@ -126,6 +126,8 @@ fn similarity_table_is_symmetric_with_unit_diagonal() {
         "similarity",
         "--model",
         &m,
+        "--format",
+        "table",
         "A man is eating food.",
         "A man is eating a piece of bread.",
     ]);
@@ -148,7 +150,9 @@ fn attention_rows_are_distributions_and_range_is_checked() {
         "--json",
         "The cat sat on the mat.",
     ]);
-    let v = ok_json(&out);
+    let all = ok_json(&out);
+    assert_eq!(all.as_array().unwrap().len(), 1, "one answer per text");
+    let v = &all[0];
     let n = v["tokens"].as_array().unwrap().len();
     let rows = v["attention"].as_array().unwrap();
     assert_eq!(rows.len(), n);
@@ -180,15 +184,21 @@ fn attention_rows_are_distributions_and_range_is_checked() {
     );
 }
 
+/// An empty text is an error item in place (exit status 2); the other texts are answered.
 #[test]
 fn empty_and_whitespace_text_is_a_clear_error() {
     let m = model_arg();
     for text in ["", "   \t\n  ", "\u{200b}\u{0007}"] {
         let out = glassbox(&["embed", "--model", &m, "--json", "fine", text]);
-        assert!(!out.status.success(), "{text:?} should be refused");
+        assert_eq!(out.status.code(), Some(2), "{text:?} should be refused");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("text #2") && err.contains("empty"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+        assert_eq!(v[0]["text"], "fine");
+        assert_eq!(v[1]["line"], 2);
+        let e = v[1]["error"].as_str().unwrap();
+        assert!(e.starts_with("text #2: ") && e.contains("empty"), "{e}");
     }
 }
 
@@ -201,6 +211,7 @@ fn five_thousand_words_are_truncated_and_reported() {
         .join(" ");
     let out = glassbox(&["embed", "--model", &m, "--json", &text]);
     let v = ok_json(&out);
+    assert_eq!(v[0]["truncated"], true);
     assert_eq!(v[0]["tokens"].as_array().unwrap().len(), 256);
     assert_eq!(v[0]["truncation"]["kept_wordpieces"], 256);
     let total = v[0]["truncation"]["total_wordpieces"].as_u64().unwrap();
@@ -308,7 +319,7 @@ fn fetch_twice_downloads_nothing() {
     let out = glassbox(&["fetch", "--assets", "assets"]);
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.matches("already unpacked").count(), 3, "{err}");
+    assert_eq!(err.matches("already unpacked").count(), 4, "{err}");
     assert!(!err.contains("downloading"), "{err}");
 }
 

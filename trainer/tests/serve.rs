@@ -4,160 +4,14 @@
 /// Fixtures shared by the model's and the trainer's tests.
 #[path = "../../tests/common/mod.rs"]
 mod common;
+mod serve_client;
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-
-/// The committed default bundle; missing is a failure, not a skip.
-fn bundle() -> PathBuf {
-    let dir = common::root().join("public/models/default");
-    assert!(
-        dir.join("manifest.json").is_file(),
-        "the committed default bundle is missing at {}",
-        dir.display()
-    );
-    dir
-}
-
-/// A running `glassbox serve`, killed when dropped (also when a test fails).
-struct Server {
-    child: Child,
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A response's status, headers we look at, and body.
-struct Reply {
-    status: u16,
-    headers: ureq::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-impl Server {
-    /// Starts the server with `extra` flags and waits until `/ready` says 200.
-    fn start(extra: &[&str]) -> Server {
-        let port = free_port().to_string();
-        let b = bundle().display().to_string();
-        let mut args = vec!["serve", "--bundle", &b, "--port", &port];
-        args.extend(extra);
-        let child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-            .current_dir(common::root())
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("glassbox serve starts");
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(300)))
-            .build();
-        let mut s = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            agent: ureq::Agent::new_with_config(config),
-        };
-        s.wait_ready();
-        s
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut err = String::new();
-                let _ = self.child.stderr.take().unwrap().read_to_string(&mut err);
-                panic!("glassbox serve exited ({status}) before it was ready:\n{err}");
-            }
-            if let Ok(mut r) = self.agent.get(format!("{}/ready", self.base)).call() {
-                if r.status() == 200 {
-                    let _ = r.body_mut().read_to_string();
-                    // The server's log goes to a pipe nobody reads from now on: drain it.
-                    let mut err = self.child.stderr.take().unwrap();
-                    thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-                    return;
-                }
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-        panic!("glassbox serve was not ready within 300 s");
-    }
-
-    fn reply(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
-        let mut r = r.expect("the server answers");
-        Reply {
-            status: r.status().as_u16(),
-            headers: r.headers().clone(),
-            body: r.body_mut().read_to_string().expect("body is text"),
-        }
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        Self::reply(self.agent.get(format!("{}{path}", self.base)).call())
-    }
-
-    fn post(&self, path: &str, body: &Value) -> Reply {
-        Self::reply(
-            self.agent
-                .post(format!("{}{path}", self.base))
-                .send_json(body),
-        )
-    }
-
-    fn post_raw(&self, path: &str, body: &str) -> Reply {
-        let req = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json");
-        Self::reply(req.send(body))
-    }
-
-    /// A POST that must succeed; its JSON body.
-    fn ok(&self, path: &str, body: &Value) -> Value {
-        let r = self.post(path, body);
-        assert_eq!(r.status, 200, "{path}: {}", r.body);
-        r.json()
-    }
-
-    /// The value of one metric series (`name{labels}` as Prometheus prints it), 0 if absent.
-    fn metric(&self, series: &str) -> f64 {
-        let text = self.get("/metrics").body;
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-            .map_or(0.0, |v| v.trim().parse().unwrap())
-    }
-}
+use serve_client::{bundle, Reply, Server};
 
 /// `glassbox <args>` with `--json`, parsed.
 fn cli(args: &[&str]) -> Value {
@@ -225,7 +79,13 @@ fn cli_on(command: &str, flag: &str, extra: &[&str], texts: &[String]) -> Value 
     let mut args = vec![command, flag, &b, "--json"];
     args.extend(extra);
     args.extend(texts.iter().map(String::as_str));
-    cli(&args)
+    let v = cli(&args);
+    // The CLI's per-text objects carry `truncated` like the server's: checked and stripped alike.
+    if v.is_array() {
+        objects(&v)
+    } else {
+        v
+    }
 }
 
 /// The objects of a JSON array answer, each checked and stripped by [`without_truncated`].
@@ -332,7 +192,7 @@ fn check_attention(s: &Server) {
         "/attention",
         &json!({"inputs": text, "layer": 2, "head": 5}),
     );
-    assert_close(&objects(&got)[0], &want, TOL, "attention");
+    assert_close(&objects(&got), &want, TOL, "attention");
 }
 
 fn check_info(s: &Server) {
@@ -575,7 +435,7 @@ fn many_clients_get_what_single_calls_get() {
     );
 }
 
-const ROUTES: [(&str, &str); 11] = [
+const ROUTES: [(&str, &str); 13] = [
     ("/predict", "post"),
     ("/embed", "post"),
     ("/similarity", "post"),
@@ -587,6 +447,8 @@ const ROUTES: [(&str, &str); 11] = [
     ("/ready", "get"),
     ("/metrics", "get"),
     ("/openapi.json", "get"),
+    ("/admin/reload", "post"),
+    ("/drift", "get"),
 ];
 
 /// Every route is documented with an example request (POST) and an example for every
@@ -608,16 +470,37 @@ fn check_openapi(doc: &Value) {
             assert!(examples > 0, "{path} {status}: example response");
         }
         if method == "post" {
-            for status in ["413", "422", "429", "503"] {
-                assert!(
-                    responses.contains_key(status),
-                    "{path}: {status} documented"
-                );
-            }
+            check_protected(op, path);
         }
     }
     let paths = doc["paths"].as_object().unwrap().len();
     assert_eq!(paths, ROUTES.len(), "no undocumented extras");
+    let scheme = &doc["components"]["securitySchemes"]["api_key"];
+    assert_eq!(
+        (&scheme["type"], &scheme["scheme"]),
+        (&json!("http"), &json!("bearer")),
+        "the API key is a bearer scheme: {scheme}"
+    );
+}
+
+/// A POST route names the optional API key and documents its error statuses.
+fn check_protected(op: &Value, path: &str) {
+    let responses = op["responses"].as_object().unwrap();
+    let mut statuses = vec!["401", "422", "503"];
+    if path != "/admin/reload" {
+        statuses.extend(["413", "429"]);
+    }
+    for status in statuses {
+        assert!(
+            responses.contains_key(status),
+            "{path}: {status} documented"
+        );
+    }
+    let security = op["security"].as_array().expect("security listed");
+    assert!(
+        security.iter().any(|s| s.get("api_key").is_some()),
+        "{path}: {security:?}"
+    );
 }
 
 /// Sum of every series of a metric family (`name{…} value` lines).

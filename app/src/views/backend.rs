@@ -1,11 +1,15 @@
-//! Which backend runs the model, why, and how fast: the first thing a teacher is asked.
-//! The switch reloads the model on the CPU backend so both can be compared live.
+//! Which backend runs the model, why, and how fast. Collapsed into one status line (backend,
+//! model, load state) that expands on click: the page opens on the sentences, but the
+//! question a teacher is asked first ("is this on the GPU?") stays one click away. The switch
+//! reloads the model on the CPU backend so both can be compared live.
 
 use leptos::prelude::*;
 
+use super::bench::BenchOutput;
 use crate::session::Session;
 use crate::state::State;
-use crate::url::BackendChoice;
+use crate::status_line::LoadState;
+use crate::url::{BackendChoice, Query};
 
 fn ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.0} ms"))
@@ -16,8 +20,54 @@ fn mib(b: u64) -> String {
     format!("{:.1} MB", b as f64 / 1e6)
 }
 
+/// The collapsed line and, when expanded, the backend details and the benchmark. Open from
+/// the start when the address asks for a benchmark, whose result is shown inside.
 #[component]
-pub fn BackendPanel() -> impl IntoView {
+pub fn BackendStatus() -> impl IntoView {
+    view! {
+        <details class="backend-status" data-testid="backend-details" open=Query::current().bench.is_some()>
+            <summary data-testid="backend-summary"><StatusLine /></summary>
+            <BackendPanel />
+            <BenchOutput />
+        </details>
+    }
+}
+
+/// "CPU (wasm SIMD) · glassbox 1.0 · ready": what runs, which model, how far it is.
+#[component]
+fn StatusLine() -> impl IntoView {
+    let s = expect_context::<State>();
+    let session = expect_context::<Session>();
+    let backend = move || {
+        s.model
+            .with(|m| m.as_ref().map(|m| m.info.backend.clone()))
+            .unwrap_or_else(|| "detecting…".into())
+    };
+    let model = move || {
+        s.model
+            .with(|m| {
+                m.as_ref()
+                    .map(|m| format!("{} {}", m.manifest.name, m.manifest.version))
+            })
+            .unwrap_or_else(|| "model".into())
+    };
+    let state = move || {
+        let failed = session.load.value().with(|v| matches!(v, Some(Err(_))));
+        let p = s.progress.get();
+        LoadState::of(s.loaded(), session.busy.get(), failed, (p.loaded, p.total)).words()
+    };
+    view! {
+        <span class="status-line">
+            <span data-testid="backend" class="backend-name">{backend}</span>
+            " · " <span data-testid="model-name">{model}</span>
+            " · " <span data-testid="load-state">{state}</span>
+        </span>
+        <span class="expand-hint">"details"</span>
+    }
+}
+
+#[component]
+fn BackendPanel() -> impl IntoView {
     let s = expect_context::<State>();
     let session = expect_context::<Session>();
     let info = move || s.model.get().map(|m| m.info.clone());
@@ -26,9 +76,6 @@ pub fn BackendPanel() -> impl IntoView {
         <section class="panel backend">
             <h2>"Backend"</h2>
             <p class="where">"The model runs in a Web Worker, so the page stays responsive while it computes."</p>
-            <p data-testid="backend" class="backend-name">
-                {move || info().map(|i| i.backend).unwrap_or_else(|| "detecting…".into())}
-            </p>
             {move || info().and_then(|i| i.fallback_reason).map(|r| view! {
                 <p class="note" data-testid="fallback-reason">"Not using WebGPU: " {r}</p>
             })}

@@ -4,13 +4,16 @@
 use leptos::prelude::*;
 
 use crate::charts::Chart;
+use crate::lesson::Panel;
 use crate::state::State;
+use crate::views::lesson::highlights;
 
 #[component]
 pub fn Corpus() -> impl IntoView {
-    let d = expect_context::<State>().derived;
+    let s = expect_context::<State>();
+    let d = s.derived;
     view! {
-        <section class="panel corpus">
+        <section class="panel corpus" data-lesson=Panel::Corpus.id() class:lesson-focus=highlights(s, Panel::Corpus)>
             <h2>"Across sentences"</h2>
             <Show when=move || { d.embedded.with(Vec::len) >= 2 }
                 fallback=|| view! { <p class="muted">"Analyse two or more sentences to compare their embeddings."</p> }>

@@ -6,6 +6,7 @@ use crate::lines::MAX_LINES;
 use crate::session::Session;
 use crate::state::{aggregation_from_name, State};
 use crate::url;
+use crate::views::lesson::LessonStart;
 
 #[component]
 pub fn InputPanel() -> impl IntoView {
@@ -37,6 +38,7 @@ pub fn InputPanel() -> impl IntoView {
                     </select>
                 </label>
                 <a data-testid="permalink" class="permalink" href=permalink>"Permalink"</a>
+                <LessonStart />
             </div>
             <p class="status" data-testid="status" role="status">{move || s.status.get()}</p>
             <Warnings />

@@ -10,8 +10,10 @@ use glassbox_model::view::explain::top_k;
 use leptos::prelude::*;
 
 use crate::charts::{grid, Chart};
+use crate::lesson::Panel;
 use crate::session::Session;
 use crate::state::{AttnMode, State};
+use crate::views::lesson::highlights;
 
 /// Each wordpiece (special tokens left out) with its tag and the three likeliest tags.
 #[component]
@@ -161,11 +163,13 @@ fn Attention() -> impl IntoView {
     let s = expect_context::<State>();
     let d = s.derived;
     view! {
+        <div data-lesson=Panel::Attention.id() class:lesson-focus=highlights(s, Panel::Attention)>
         <h3>"Attention"</h3>
         <p class="note">"Attention shows where each token reads from; it is not an explanation of the decision (Jain & Wallace 2019). Compare it with the occlusion chart, which measures what each word changes."</p>
         <Show when=move || d.attended.get() fallback=|| view! { <AttentionPending /> }>
             <AttentionMaps />
         </Show>
+        </div>
     }
 }
 
@@ -213,13 +217,15 @@ pub fn Inspect() -> impl IntoView {
             </h2>
             <Show when=move || text.with(Option::is_some)
                 fallback=|| view! { <p class="muted">"Analyse some sentences, then pick one with “Inspect”."</p> }>
-                <details open>
+                <details open data-lesson=Panel::Pieces.id() class:lesson-focus=highlights(s, Panel::Pieces)>
                     <summary>"Wordpieces and their tags"</summary>
                     <Pieces />
                 </details>
                 <Attention />
-                <h3>"Occlusion saliency"</h3>
-                <Occlusion />
+                <div data-lesson=Panel::Occlusion.id() class:lesson-focus=highlights(s, Panel::Occlusion)>
+                    <h3>"Occlusion saliency"</h3>
+                    <Occlusion />
+                </div>
             </Show>
         </section>
     }

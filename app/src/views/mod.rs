@@ -8,6 +8,7 @@ mod card;
 mod corpus;
 mod input;
 mod inspect;
+mod lesson;
 mod results;
 
 use leptos::prelude::*;
@@ -27,20 +28,23 @@ pub fn App() -> impl IntoView {
     provide_context(state);
     provide_context(session);
     session.start();
+    lesson::listen_for_keys(state);
 
+    // The page opens on the task: the sentences first, the results right below them; the
+    // backend is one status line that expands.
     view! {
-        <header>
+        <header class="top">
             <h1>"glassbox"</h1>
             <p class="tagline">"A sentence transformer you can look inside — running in your browser."</p>
         </header>
+        <backend::BackendStatus />
+        <lesson::LessonBar />
         <main>
-            <backend::BackendPanel />
             <input::InputPanel />
             <results::Results />
             <inspect::Inspect />
             <corpus::Corpus />
             <card::ModelCard />
-            <bench::BenchOutput />
         </main>
     }
 }

@@ -9,8 +9,10 @@ use leptos::prelude::*;
 
 use crate::charts::Chart;
 use crate::derived::class_bars;
+use crate::lesson::Panel;
 use crate::protocol::{SentenceOut, WorkerError};
 use crate::state::{Model, Row, State};
+use crate::views::lesson::highlights;
 
 /// JSON of the class distribution, for tests and for people who want the exact numbers.
 fn probs_json(labels: &[String], probs: &[f32]) -> String {
@@ -144,7 +146,7 @@ fn Legend() -> impl IntoView {
 pub fn Results() -> impl IntoView {
     let s = expect_context::<State>();
     view! {
-        <section class="panel results">
+        <section class="panel results" data-lesson=Panel::Results.id() class:lesson-focus=highlights(s, Panel::Results)>
             <h2>"Class and entities"</h2>
             <p class="legend" data-testid="legend">"Entity types: " <Legend /></p>
             <div class="cards">

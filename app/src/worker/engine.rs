@@ -183,6 +183,17 @@ impl Engine {
         (slots, todo)
     }
 
+    /// `text` alone with every layer's attention as computed (f32), bypassing the result
+    /// cache, whose maps are quantised to bytes: the JavaScript API hands these
+    /// probabilities to other programs, which may sum or compare them.
+    pub async fn exact(&self, text: &str) -> Result<SentenceResult, WorkerError> {
+        let t = self.runner().tokenizer().encode(text)?;
+        let (data, _) = self
+            .forward(vec![t.clone()], ReadBack::Attention(vec![0]))
+            .await?;
+        Ok(data.split(vec![t]).remove(0))
+    }
+
     /// The sentence distribution of `text` and of `text` with each word dropped.
     pub async fn occlude(&self, text: &str) -> Result<Occlusion, WorkerError> {
         let t = self.runner().tokenizer().encode(text)?;

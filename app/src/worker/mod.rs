@@ -22,5 +22,8 @@ mod runner;
 #[cfg(target_arch = "wasm32")]
 mod service;
 
+/// The engine itself, for the JavaScript API's worker (`crate::api`), which serves it too.
+#[cfg(target_arch = "wasm32")]
+pub use engine::Engine;
 #[cfg(target_arch = "wasm32")]
 pub use service::{register, InferenceWorker};

@@ -19,6 +19,17 @@ pub struct TagSpan {
 }
 
 /// The entities of a BIO sequence, in order.
+///
+/// An `I-` tag that follows `O` or another type opens an entity (conlleval's rule):
+///
+/// ```
+/// use glassbox_model::text::decode::bio_spans;
+///
+/// let spans = bio_spans(&["B-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG"]);
+/// let got: Vec<(&str, usize, usize)> =
+///     spans.iter().map(|s| (s.label.as_str(), s.start, s.end)).collect();
+/// assert_eq!(got, [("PER", 0, 2), ("LOC", 3, 4), ("LOC", 4, 5), ("ORG", 5, 6)]);
+/// ```
 pub fn bio_spans<S: AsRef<str>>(tags: &[S]) -> Vec<TagSpan> {
     let mut spans = Vec::new();
     let mut open: Option<(usize, &str)> = None;

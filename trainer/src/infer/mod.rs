@@ -6,8 +6,12 @@ use glassbox_model::view::readout::SentenceResult;
 use glassbox_model::view::{read, ReadBack};
 use glassbox_model::Tokenized;
 
+pub mod input;
 pub(crate) mod output;
 pub mod predict;
+pub mod sink;
+pub mod stream;
+pub mod table;
 
 use crate::load::Loaded;
 

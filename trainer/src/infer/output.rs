@@ -1,4 +1,4 @@
-//! The JSON objects `glassbox embed --json` and `glassbox attention --json` print, built in one
+//! The JSON objects `glassbox embed` and `glassbox attention` print, built in one
 //! place so that `glassbox serve`'s `/embed` and `/attention` answer with the same objects.
 
 use glassbox_model::view::readout::SentenceResult;
@@ -25,4 +25,10 @@ pub(crate) fn attention_json(r: &SentenceResult, layer: usize, head: usize) -> V
         "truncation": r.tokenized.truncation,
         "attention": r.attention(layer, head),
     })
+}
+
+/// Adds `truncated` (whether the text was cut to the model's maximum), the flag `glassbox
+/// serve` puts on every answer, so the CLI's objects and the server's are the same.
+pub(crate) fn mark_truncated(v: &mut Value, r: &SentenceResult) {
+    v["truncated"] = json!(r.tokenized.truncation.is_some());
 }

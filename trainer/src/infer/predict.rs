@@ -3,32 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
-use burn::prelude::*;
 use glassbox_model::text::decode::{argmax, entities_by, piece_tags, Aggregation};
 use glassbox_model::view::readout::SentenceResult;
 use glassbox_model::GlassboxConfig;
 use serde_json::{json, Value};
 
-use crate::infer::{run, tokenize_all};
-use crate::load::Loaded;
-
-pub fn predict<B: Backend>(
-    loaded: &Loaded<B>,
-    texts: &[String],
-    batch_size: usize,
-    aggregation: Aggregation,
-    device: &B::Device,
-) -> Result<Vec<Value>> {
-    let items = tokenize_all(loaded, texts)?;
-    let results = run(loaded, items, batch_size, false, device)?;
-    Ok(results
-        .iter()
-        .map(|r| prediction_json(&loaded.config, r, aggregation))
-        .collect())
-}
-
-/// One text's prediction as `glassbox predict --json` prints it (and `glassbox serve`'s
+/// One text's prediction as `glassbox predict` prints it (and `glassbox serve`'s
 /// `/predict` answers): class with its distribution, entities, per-wordpiece tags, and the
 /// truncation when the text was cut.
 pub(crate) fn prediction_json(

@@ -209,11 +209,20 @@ pub(crate) struct OpenAiRequest {
     pub model: Option<String>,
     /// Only `float` is supported.
     #[serde(default)]
+    #[schema(value_type = Option<EncodingFormat>)]
     pub encoding_format: Option<String>,
     /// Accepted for compatibility and ignored (never logged).
     #[serde(default)]
     #[allow(dead_code)] // read by serde and documented, not used
     pub user: Option<String>,
+}
+
+/// `encoding_format` values: only `float` (OpenAI's `base64` is refused with 422).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documents the accepted values; requests keep the raw string
+pub(crate) enum EncodingFormat {
+    Float,
 }
 
 /// OpenAI's embeddings list.
@@ -273,4 +282,29 @@ pub(crate) struct Info {
 pub(crate) struct Status {
     /// `ok` (alive) or `ready` (model loaded and warmed).
     pub status: &'static str,
+}
+
+/// `POST /admin/reload`; an empty body (or no `bundle`) re-reads the bundle being served.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"bundle": "public/models/default"}))]
+pub(crate) struct ReloadRequest {
+    /// A bundle directory on the server's filesystem.
+    #[serde(default)]
+    pub bundle: Option<String>,
+}
+
+/// What a reload swapped in.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = examples::reloaded)]
+pub(crate) struct ReloadResponse {
+    /// `reloaded`.
+    pub status: &'static str,
+    pub bundle: String,
+    pub model_name: String,
+    pub model_version: String,
+    /// The new bundle's manifest hash (what `/info` shows from now on).
+    pub manifest_sha256: String,
+    pub previous_manifest_sha256: String,
+    /// Time to check, load and warm the new bundle.
+    pub seconds: f64,
 }

@@ -187,6 +187,9 @@ pub(crate) async fn answer(
             .map_err(ApiError::internal)?;
         timings.queue = timings.queue.max(done.queue);
         timings.inference = timings.inference.max(done.inference);
+        if let Some(drift) = &shared.drift {
+            drift.observe(&model.bundle_hash, &done.result);
+        }
         let text: Arc<str> = task.format(&model.config, &done.result).to_string().into();
         shared.cache.insert(keys[i].clone(), text.clone());
         items[i] = Some(text);

@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 pub(crate) struct ErrorBody {
     /// What went wrong, phrased so the caller knows what to change.
     pub error: String,
-    /// `validation`, `payload_too_large`, `overloaded`, `not_ready`, `disabled`, `bad_request`
-    /// or `internal`.
+    /// `validation`, `payload_too_large`, `overloaded`, `not_ready`, `disabled`, `bad_request`,
+    /// `unauthorized` or `internal`.
     pub error_type: String,
 }
 
@@ -68,6 +68,12 @@ impl ApiError {
         )
     }
 
+    /// 401: the server needs an API key and the request has none or a wrong one. The message
+    /// never repeats what was sent.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
     /// 403: a route the operator did not switch on.
     pub fn disabled(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "disabled", message)
@@ -85,7 +91,14 @@ impl IntoResponse for ApiError {
             error: self.message,
             error_type: self.kind.to_string(),
         };
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: a 401 names the scheme the client should use.
+            let bearer = axum::http::HeaderValue::from_static("Bearer");
+            res.headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, bearer);
+        }
+        res
     }
 }
 
@@ -112,6 +125,10 @@ pub(crate) struct Body<T>(pub T);
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
 pub(crate) enum InferenceErrors {
+    /// The server runs with an API key (`--api-key-file` / `GLASSBOX_API_KEY`) and the
+    /// request has no `Authorization: Bearer <key>` header, or a wrong key.
+    #[response(status = 401, example = json!({"error": "this route needs an API key: send `Authorization: Bearer <key>`", "error_type": "unauthorized"}))]
+    Unauthorized(ErrorBody),
     /// The body is not JSON.
     #[response(status = 400, example = json!({"error": "Failed to parse the request body as JSON: expected value at line 1 column 1", "error_type": "bad_request"}))]
     BadJson(ErrorBody),

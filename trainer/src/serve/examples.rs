@@ -51,3 +51,12 @@ pub(crate) fn info() -> Value {
         "max_client_batch_size": 32, "cache_bytes": 67108864, "glassbox_version": "0.1.0"
     })
 }
+
+/// An example [`super::api::ReloadResponse`].
+pub(crate) fn reloaded() -> Value {
+    json!({
+        "status": "reloaded", "bundle": "public/models/default",
+        "model_name": "glassbox-minilm-tweets", "model_version": "0.1.0",
+        "manifest_sha256": "9b2e…", "previous_manifest_sha256": "3f1c…", "seconds": 1.42
+    })
+}

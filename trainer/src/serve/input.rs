@@ -6,12 +6,16 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 use super::errors::ApiError;
 
-/// One text, or a list of texts answered in the same order.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+/// One text, or a list of texts answered in the same order. Its OpenAPI schema is written by
+/// hand ([`utoipa::PartialSchema`] below) to state what the server refuses: an empty list, an
+/// empty or blank text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub(crate) enum Inputs {
     /// A single text.
@@ -52,6 +56,33 @@ impl Inputs {
         }
     }
 }
+
+impl utoipa::PartialSchema for Inputs {
+    fn schema() -> RefOr<Schema> {
+        let text = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .pattern(Some(r"\S"))
+        };
+        OneOfBuilder::new()
+            .item(text().description(Some("A single text.")))
+            .item(
+                ArrayBuilder::new()
+                    .items(text())
+                    .min_items(Some(1))
+                    .description(Some("Several texts, answered in the same order.")),
+            )
+            .description(Some(
+                "One text or a list of texts. A text that holds no wordpiece once the \
+                 tokenizer has normalised it (empty, blank, only control characters) is \
+                 refused with 422 naming its index.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Inputs {}
 
 impl<'de> Deserialize<'de> for Inputs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

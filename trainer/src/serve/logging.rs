@@ -1,6 +1,8 @@
 //! Structured logs: one JSON object per line on stderr, each request's lines carrying its
 //! `request_id` (from the `x-request-id` header, or a fresh UUID). Request bodies — the
-//! users' texts — are never logged, nor are headers (an `Authorization` header stays out).
+//! users' texts — are not logged, except redacted for the sampled requests of
+//! `--log-io-sample` ([`super::io_log`]); headers never are (an `Authorization` header stays
+//! out).
 //! `RUST_LOG` sets the level (default `info`).
 
 use tracing_subscriber::EnvFilter;

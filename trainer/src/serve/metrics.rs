@@ -4,7 +4,8 @@
 //! Series (all prefixed `glassbox_`): requests by route and status, latency per route and per
 //! stage (tokenization, queue, inference), batch sizes in inputs and padded tokens, the queue
 //! size, cache hits/misses/bytes, predicted classes, top-class confidence, entities per type,
-//! wordpieces and [UNK] wordpieces (their ratio is the [UNK] rate), inputs and truncated inputs.
+//! wordpieces and [UNK] wordpieces (their ratio is the [UNK] rate), inputs and truncated inputs,
+//! requests in flight, and bundle reloads by result.
 
 use anyhow::Result;
 use prometheus::{
@@ -31,6 +32,10 @@ pub(crate) struct Metrics {
     pub wordpieces: IntCounter,
     pub unknown_wordpieces: IntCounter,
     pub truncated_inputs: IntCounter,
+    /// Requests being answered right now (a scrape counts itself).
+    pub in_flight: IntGauge,
+    /// Hot reloads by `result` (`ok`, `failed`).
+    pub reloads: IntCounterVec,
 }
 
 /// Latency buckets from 0.5 ms to 30 s: a cache hit and an overloaded queue both fall inside.
@@ -97,8 +102,16 @@ impl Metrics {
             wordpieces: counter(&r, "wordpieces_total", "Wordpieces, specials included")?,
             unknown_wordpieces: counter(&r, "unknown_wordpieces_total", "[UNK] wordpieces")?,
             truncated_inputs: counter(&r, "truncated_inputs_total", "Texts cut to max length")?,
+            in_flight: gauge(&r, "requests_in_flight", "Requests being answered")?,
+            reloads: counters(&r, "reloads_total", "Bundle reloads", &["result"])?,
             registry: r,
         })
+    }
+
+    /// The registry itself, for the in-process alert evaluator (`crate::alerts`), which reads
+    /// the same families `/metrics` renders and registers `glassbox_alert_firing`.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// The text exposition format Prometheus scrapes.

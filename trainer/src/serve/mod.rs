@@ -14,18 +14,28 @@
 //!    thread forms token- and request-bounded batches of similar lengths across clients and
 //!    answers each input through its own oneshot channel.
 //! 5. **Answer** ([`engine`], [`timing`], [`metrics`]): the CLI's JSON per input, in input
-//!    order, cached; stage timings as `x-*-time` headers and Prometheus histograms.
+//!    order, cached; stage timings as `x-*-time` headers and Prometheus histograms; a seeded
+//!    sample of requests logged with their texts redacted ([`io_log`], [`redact`]).
+//!
+//! Around them: the optional bearer API key on the inference and admin routes ([`auth`]),
+//! Swagger UI at `/docs` (vendored, offline), hot reload of a bundle by `POST /admin/reload`
+//! or SIGHUP ([`reload`]), and a graceful stop on SIGTERM that answers the requests in flight.
 
 mod api;
+mod auth;
 mod batcher;
 mod cache;
+mod drift;
 mod engine;
 mod errors;
 mod examples;
 mod input;
+mod io_log;
 mod logging;
 mod metrics;
 mod openapi;
+mod redact;
+mod reload;
 mod routes;
 mod state;
 mod timing;
@@ -34,6 +44,7 @@ mod worker;
 use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
@@ -45,9 +56,12 @@ use crate::backend::BackendKind;
 use crate::load::KernelChoice;
 use crate::with_backend;
 use api::Info;
+use auth::ApiKey;
 use batcher::{BatchLimits, Queue};
 use cache::ResultCache;
+use io_log::IoLog;
 use metrics::Metrics;
+use reload::{Loading, Reloader};
 use state::{Limits, Model, Shared};
 use worker::{Job, Started};
 
@@ -87,6 +101,27 @@ pub struct ServeArgs {
     /// Origins allowed by CORS (repeat the flag; `*` for any). None: no CORS headers.
     #[arg(long)]
     cors_allow_origin: Vec<String>,
+    /// A file holding the API key the inference and admin routes require as
+    /// `Authorization: Bearer KEY` (default: the GLASSBOX_API_KEY environment variable; neither:
+    /// no auth). Probes, /metrics, /info and the docs stay open.
+    #[arg(long)]
+    api_key_file: Option<PathBuf>,
+    /// Fraction of requests (0 to 1) whose redacted inputs and outputs are logged (target
+    /// `glassbox::io`); 0, the default, logs none.
+    #[arg(long, default_value_t = 0.0)]
+    log_io_sample: f64,
+    /// Seed of the sampling of `--log-io-sample`.
+    #[arg(long, default_value_t = 0)]
+    log_io_seed: u64,
+    /// Also replace the predicted entities' text by their type in the sampled I/O log.
+    #[arg(long)]
+    redact_entities: bool,
+    /// In-process alerting: `--alert-rules`, `--alert-webhook`, `--alert-interval-secs`.
+    #[command(flatten)]
+    alerts: crate::alerts::AlertArgs,
+    /// Online drift: `--drift-window`, `--drift-interval-secs`, `--drift-permutations`.
+    #[command(flatten)]
+    drift: drift::DriftArgs,
 }
 
 impl ServeArgs {
@@ -131,38 +166,49 @@ pub fn serve(args: ServeArgs) -> Result<()> {
 /// loader's message.
 async fn run<B: Backend>(args: ServeArgs, device: B::Device) -> Result<()> {
     let metrics = Arc::new(Metrics::new()?);
-    let shared = Arc::new(Shared::new(
+    let api_key = ApiKey::configured(args.api_key_file.as_deref())?.map(Arc::new);
+    let mut shared = Shared::new(
         args.limits(),
         metrics.clone(),
         ResultCache::new(args.cache_bytes),
-    ));
-    let app = routes::router(shared.clone(), &args.cors_allow_origin)?;
+    );
+    shared.io_log = IoLog::new(args.log_io_sample, args.log_io_seed, args.redact_entities)?;
+    shared.reloader = Some(reloader::<B>(&args, device, metrics));
+    shared.drift = Some(Arc::new(drift::DriftMonitor::new(
+        &args.drift,
+        shared.metrics.registry(),
+    )?));
+    let shared = Arc::new(shared);
+    reload::on_sighup(shared.clone()).context("cannot listen for SIGHUP")?;
+    drift::spawn_periodic(
+        shared.clone(),
+        Duration::from_secs(args.drift.drift_interval_secs),
+    );
+    let auth = if api_key.is_some() { "required" } else { "off" };
+    let app = routes::router(shared.clone(), &args.cors_allow_origin, api_key)?;
     let addr = format!("{}:{}", args.host, args.port);
+    let app = app.merge(crate::alerts::start(
+        &args.alerts,
+        shared.metrics.registry(),
+        &addr,
+    )?);
     let listener = TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!(address = %listener.local_addr()?, "listening; loading the model");
+    tracing::info!(address = %listener.local_addr()?, api_key = auth, "listening; loading the model");
     let (stop, stopped) = watch::channel(false);
     let server = tokio::spawn(
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown(stopped))
             .into_future(),
     );
-    let (queue, rx) = Queue::new(metrics.clone());
-    let limits = BatchLimits {
-        max_tokens: args.max_batch_tokens,
-        max_requests: args.max_batch_requests,
-    };
-    let job = Job::<B> {
-        bundle: args.bundle.clone(),
-        kernels: args.kernels,
-        limits,
-        device,
-        metrics,
-    };
-    match worker::start(job, rx).await {
-        Ok(started) => {
-            shared.set_model(model(&args, started, queue));
+    let first = shared
+        .reloader
+        .as_ref()
+        .map(|r| r.load(args.bundle.clone()));
+    match first.context("no loader")?.await {
+        Ok(model) => {
+            shared.set_model(model);
             tracing::info!("ready");
         }
         Err(e) => {
@@ -201,7 +247,32 @@ async fn shutdown(mut stopped: watch::Receiver<bool>) {
     tracing::info!("shutting down: finishing the requests in flight");
 }
 
-fn model(args: &ServeArgs, s: Started, queue: Queue) -> Model {
+/// Loads bundles for this backend and these flags: the first one and every reload, each on a
+/// new model thread with its own queue.
+fn reloader<B: Backend>(args: &ServeArgs, device: B::Device, metrics: Arc<Metrics>) -> Reloader {
+    let args = Arc::new(args.clone());
+    Reloader::new(move |dir: PathBuf| {
+        let (args, device, metrics) = (args.clone(), device.clone(), metrics.clone());
+        let loading: Loading = Box::pin(async move {
+            let (queue, rx) = Queue::new(metrics.clone());
+            let job = Job::<B> {
+                bundle: dir.clone(),
+                kernels: args.kernels,
+                limits: BatchLimits {
+                    max_tokens: args.max_batch_tokens,
+                    max_requests: args.max_batch_requests,
+                },
+                device,
+                metrics,
+            };
+            let started = worker::start(job, rx).await?;
+            Ok(model(&args, started, queue, dir))
+        });
+        loading
+    })
+}
+
+fn model(args: &ServeArgs, s: Started, queue: Queue, dir: PathBuf) -> Model {
     let name = |v: &dyn Fn() -> Option<clap::builder::PossibleValue>| {
         v().map_or_else(String::new, |p| p.get_name().to_string())
     };
@@ -229,6 +300,7 @@ fn model(args: &ServeArgs, s: Started, queue: Queue) -> Model {
         config: s.config,
         info,
         bundle_hash: s.manifest_sha256.into(),
+        bundle_dir: dir,
         queue,
     }
 }

@@ -1,7 +1,12 @@
-//! What every handler shares: the limits, the metrics, the cache, and — once loaded and
-//! warmed — the model's tokenizer, labels and queue.
+//! What every handler shares: the limits, the metrics, the cache, the sampled I/O log, the
+//! reloader, and — once loaded and warmed — the model's tokenizer, labels and queue.
+//!
+//! The model sits behind a lock as an `Arc`: a handler clones the `Arc` once and keeps it for
+//! the whole request, so a hot reload swaps in the new model for the next requests while the
+//! ones in flight finish on the old one (whose thread stops when its last request is done).
 
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use glassbox_model::{GlassboxConfig, TextTokenizer};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -10,7 +15,9 @@ use super::api::Info;
 use super::batcher::Queue;
 use super::cache::ResultCache;
 use super::errors::ApiError;
+use super::io_log::IoLog;
 use super::metrics::Metrics;
+use super::reload::Reloader;
 
 /// The handlers' state (`axum::extract::State`).
 pub(crate) type AppState = Arc<Shared>;
@@ -24,12 +31,18 @@ pub(crate) struct Limits {
 }
 
 pub(crate) struct Shared {
-    model: OnceLock<Model>,
+    model: RwLock<Option<Arc<Model>>>,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
     pub cache: ResultCache,
     /// One permit per request being answered: none left means 429.
     permits: Arc<Semaphore>,
+    /// Sampled, redacted input/output logging (`--log-io-sample`); off by default.
+    pub io_log: IoLog,
+    /// Loads a bundle on a new model thread for `POST /admin/reload` and SIGHUP; set at start.
+    pub reloader: Option<Reloader>,
+    /// The rolling drift window and its last result (`--drift-window`); set at start.
+    pub drift: Option<Arc<super::drift::DriftMonitor>>,
 }
 
 /// The loaded model as the handlers see it; the weights stay on the model thread.
@@ -39,34 +52,41 @@ pub(crate) struct Model {
     pub info: Info,
     /// SHA-256 of the manifest: part of every cache key.
     pub bundle_hash: Arc<str>,
+    /// The directory it was loaded from: what a reload without a path re-reads.
+    pub bundle_dir: PathBuf,
     pub queue: Queue,
 }
 
 impl Shared {
     pub fn new(limits: Limits, metrics: Arc<Metrics>, cache: ResultCache) -> Self {
         Self {
-            model: OnceLock::new(),
+            model: RwLock::new(None),
             permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             limits,
             metrics,
             cache,
+            io_log: IoLog::off(),
+            reloader: None,
+            drift: None,
         }
     }
 
-    /// Called once, when the model is loaded and warmed; `/ready` turns 200.
-    pub fn set_model(&self, model: Model) {
-        // A second call cannot happen: the model thread reports ready once.
-        let _ = self.model.set(model);
+    /// Serves `model` from the next request on (`/ready` turns 200 the first time) and
+    /// returns the one it replaces; requests holding the old one finish on it.
+    pub fn set_model(&self, model: Model) -> Option<Arc<Model>> {
+        let mut slot = self.model.write().unwrap_or_else(|e| e.into_inner());
+        slot.replace(Arc::new(model))
     }
 
     /// The model, or 503 while it is loading.
-    pub fn model(&self) -> Result<&Model, ApiError> {
-        self.model.get().ok_or_else(ApiError::not_ready)
+    pub fn model(&self) -> Result<Arc<Model>, ApiError> {
+        let slot = self.model.read().unwrap_or_else(|e| e.into_inner());
+        slot.clone().ok_or_else(ApiError::not_ready)
     }
 
     /// What every inference route checks first, in this order: the model is loaded (503), a
     /// slot is free (429), the client sent at most `--max-client-batch-size` inputs (413).
-    pub fn admit(&self, inputs: usize) -> Result<(&Model, OwnedSemaphorePermit), ApiError> {
+    pub fn admit(&self, inputs: usize) -> Result<(Arc<Model>, OwnedSemaphorePermit), ApiError> {
         let (model, permit) = (self.model()?, self.permit()?);
         super::input::check_count(inputs, self.limits.max_client_batch_size)?;
         Ok((model, permit))

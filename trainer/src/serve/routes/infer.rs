@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use glassbox_model::view::readout::cosine;
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 use crate::serve::api::*;
 use crate::serve::engine::{
@@ -16,12 +17,23 @@ use crate::serve::engine::{
 use crate::serve::errors::{ApiError, Body, ErrorBody, InferenceErrors};
 use crate::serve::examples;
 use crate::serve::input::check_count;
+use crate::serve::io_log::RequestId;
 use crate::serve::state::{AppState, Model};
 use crate::serve::timing::Timings;
 
 /// A JSON body already serialized (cached answers are spliced in as they are).
 fn json_body(body: String, headers: HeaderMap) -> Response {
     (headers, [(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// What the sampled I/O log says a non-`/predict` answer was, per input: its size, never
+/// its text.
+fn summary(a: &Answer) -> Value {
+    let each = a
+        .tokenized
+        .iter()
+        .map(|t| json!({"wordpieces": t.ids.len(), "truncated": t.truncation.is_some()}));
+    Value::Array(each.collect())
 }
 
 /// The answer as the JSON array of its per-input objects, with timing headers.
@@ -32,7 +44,7 @@ fn array_response(s: &AppState, a: &Answer) -> Response {
 /// Sentence class, entities and per-wordpiece tags for each input.
 ///
 /// Each object is exactly what `glassbox predict --json` prints for the text, plus `truncated`.
-#[utoipa::path(post, path = "/predict", tag = "inference",
+#[utoipa::path(post, path = "/predict", tag = "inference", security(("api_key" = []), ()),
     request_body(content = PredictRequest, example = json!({"inputs": ["Justin Bieber played Madison Square Garden", "what a day"]})),
     responses(
         (status = 200, description = "One prediction per input, in input order. Headers: x-total-time, x-tokenization-time, x-queue-time, x-inference-time (ms) on every inference route; x-truncated-inputs (0-based indices) when an input was cut.",
@@ -40,29 +52,33 @@ fn array_response(s: &AppState, a: &Answer) -> Response {
         InferenceErrors))]
 pub(crate) async fn predict(
     State(s): State<AppState>,
+    id: RequestId,
     Body(req): Body<PredictRequest>,
 ) -> Result<Response, ApiError> {
     let texts = req.inputs.into_vec();
     let (model, _permit) = s.admit(texts.len())?;
     let task = Task::Predict(req.aggregate.into());
-    let a = answer(&s, model, task, &texts, &input_name).await?;
+    let a = answer(&s, &model, task, &texts, &input_name).await?;
     observe_predictions(&s.metrics, &a.items);
+    s.io_log.predictions(&id, "/predict", &a.items);
     Ok(array_response(&s, &a))
 }
 
 /// L2-normalised sentence embedding and wordpieces of each input (as `glassbox embed --json`).
-#[utoipa::path(post, path = "/embed", tag = "inference",
+#[utoipa::path(post, path = "/embed", tag = "inference", security(("api_key" = []), ()),
     request_body(content = TextsRequest, example = json!({"inputs": ["Hello world!", "A man is eating food."]})),
     responses(
         (status = 200, description = "One embedding per input, in input order; timing headers as on /predict.", body = Vec<EmbeddingDoc>, example = json!([examples::embedding()])),
         InferenceErrors))]
 pub(crate) async fn embed(
     State(s): State<AppState>,
+    id: RequestId,
     Body(req): Body<TextsRequest>,
 ) -> Result<Response, ApiError> {
     let texts = req.inputs.into_vec();
     let (model, _permit) = s.admit(texts.len())?;
-    let a = answer(&s, model, Task::Embed, &texts, &input_name).await?;
+    let a = answer(&s, &model, Task::Embed, &texts, &input_name).await?;
+    s.io_log.texts(&id, "/embed", &texts, summary(&a));
     Ok(array_response(&s, &a))
 }
 
@@ -85,13 +101,14 @@ fn embeddings(a: &Answer) -> Result<Vec<Vec<f32>>, ApiError> {
 
 /// Cosine similarity of `source_sentence` to each of `sentences` (text-embeddings-inference's
 /// `/similarity`). Truncated inputs are listed in `x-truncated-inputs` (0 = the source).
-#[utoipa::path(post, path = "/similarity", tag = "inference",
+#[utoipa::path(post, path = "/similarity", tag = "inference", security(("api_key" = []), ()),
     request_body(content = SimilarityRequest, example = json!({"inputs": {"source_sentence": "A man is eating food.", "sentences": ["A man is eating a piece of bread.", "The stock market fell sharply."]}})),
     responses(
         (status = 200, description = "One cosine per sentence, in order.", body = Vec<f32>, example = json!([0.7553, 0.0312])),
         InferenceErrors))]
 pub(crate) async fn similarity(
     State(s): State<AppState>,
+    id: RequestId,
     Body(req): Body<SimilarityRequest>,
 ) -> Result<Response, ApiError> {
     let mut texts = vec![req.inputs.source_sentence];
@@ -101,21 +118,23 @@ pub(crate) async fn similarity(
         0 => "source_sentence".to_string(),
         i => format!("sentences at index {}", i - 1),
     };
-    let a = answer(&s, model, Task::Embed, &texts, &name).await?;
+    let a = answer(&s, &model, Task::Embed, &texts, &name).await?;
     let e = embeddings(&a)?;
     let scores: Vec<f32> = e[1..].iter().map(|x| cosine(&e[0], x)).collect();
+    s.io_log.texts(&id, "/similarity", &texts, json!(scores));
     let headers = a.timings.finish(&s.metrics, &a.truncated());
     Ok((headers, Json(scores)).into_response())
 }
 
 /// OpenAI-compatible embeddings.
-#[utoipa::path(post, path = "/v1/embeddings", tag = "inference",
+#[utoipa::path(post, path = "/v1/embeddings", tag = "inference", security(("api_key" = []), ()),
     request_body(content = OpenAiRequest, example = json!({"input": ["Hello world!"], "model": "glassbox-minilm-tweets"})),
     responses(
         (status = 200, description = "OpenAI's list of embeddings, in input order.", body = OpenAiResponse, example = json!(examples::openai())),
         InferenceErrors))]
 pub(crate) async fn openai_embeddings(
     State(s): State<AppState>,
+    id: RequestId,
     Body(req): Body<OpenAiRequest>,
 ) -> Result<Response, ApiError> {
     let (model, _permit) = (s.model()?, s.permit()?);
@@ -125,7 +144,8 @@ pub(crate) async fn openai_embeddings(
     }
     let texts = req.input.into_vec();
     check_count(texts.len(), s.limits.max_client_batch_size)?;
-    let a = answer(&s, model, Task::Embed, &texts, &input_name).await?;
+    let a = answer(&s, &model, Task::Embed, &texts, &input_name).await?;
+    s.io_log.texts(&id, "/v1/embeddings", &texts, summary(&a));
     let tokens: usize = a.tokenized.iter().map(|t| t.ids.len()).sum();
     let data = embeddings(&a)?
         .into_iter()
@@ -153,7 +173,7 @@ pub(crate) async fn openai_embeddings(
 ///
 /// Off unless the server was started with `--enable-attention`: an answer is n² floats per
 /// input (65,536 at 256 wordpieces) and the pass reads every layer back for it.
-#[utoipa::path(post, path = "/attention", tag = "inference",
+#[utoipa::path(post, path = "/attention", tag = "inference", security(("api_key" = []), ()),
     request_body(content = AttentionRequest, example = json!({"inputs": "The cat sat on the mat.", "layer": 2, "head": 5})),
     responses(
         (status = 200, description = "One attention matrix per input, in input order.", body = Vec<AttentionDoc>, example = json!([examples::attention()])),
@@ -162,6 +182,7 @@ pub(crate) async fn openai_embeddings(
         InferenceErrors))]
 pub(crate) async fn attention(
     State(s): State<AppState>,
+    id: RequestId,
     Body(req): Body<AttentionRequest>,
 ) -> Result<Response, ApiError> {
     if !s.limits.attention_enabled {
@@ -169,14 +190,15 @@ pub(crate) async fn attention(
         return Err(ApiError::disabled(msg));
     }
     let (model, _permit) = (s.model()?, s.permit()?);
-    check_layer_head(model, req.layer, req.head)?;
+    check_layer_head(&model, req.layer, req.head)?;
     let texts = req.inputs.into_vec();
     check_count(texts.len(), s.limits.max_client_batch_size)?;
     let task = Task::Attention {
         layer: req.layer,
         head: req.head,
     };
-    let a = answer(&s, model, task, &texts, &input_name).await?;
+    let a = answer(&s, &model, task, &texts, &input_name).await?;
+    s.io_log.texts(&id, "/attention", &texts, summary(&a));
     Ok(array_response(&s, &a))
 }
 
@@ -192,23 +214,27 @@ fn check_layer_head(model: &Model, layer: usize, head: usize) -> Result<(), ApiE
 }
 
 /// Wordpieces of each input with ids and character offsets; no model pass.
-#[utoipa::path(post, path = "/tokenize", tag = "inference",
+#[utoipa::path(post, path = "/tokenize", tag = "inference", security(("api_key" = []), ()),
     request_body(content = TextsRequest, example = json!({"inputs": "Hi!"})),
     responses(
         (status = 200, description = "One tokenization per input, in input order.", body = Vec<Tokens>, example = json!([examples::tokens()])),
         InferenceErrors))]
 pub(crate) async fn tokenize_route(
     State(s): State<AppState>,
+    id: RequestId,
     Body(req): Body<TextsRequest>,
 ) -> Result<Response, ApiError> {
     let texts = req.inputs.into_vec();
     let (model, _permit) = s.admit(texts.len())?;
     let mut timings = Timings::start();
-    let items = tokenize_off_runtime(model, &s.metrics, &texts, &input_name)?;
+    let items = tokenize_off_runtime(&model, &s.metrics, &texts, &input_name)?;
     timings.tokenization = timings.start.elapsed();
     let truncated: Vec<usize> = (0..items.len())
         .filter(|&i| items[i].truncation.is_some())
         .collect();
+    let sizes = items.iter().map(|t| json!({"wordpieces": t.ids.len()}));
+    s.io_log
+        .texts(&id, "/tokenize", &texts, Value::Array(sizes.collect()));
     let body: Vec<Tokens> = items.into_iter().map(tokens).collect();
     Ok((timings.finish(&s.metrics, &truncated), Json(body)).into_response())
 }

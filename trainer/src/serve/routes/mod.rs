@@ -1,9 +1,12 @@
-//! The router: every route, and the layers around them (request ids, trace logs, CORS, and
-//! the per-route request metrics).
+//! The router: every route, and the layers around them (request ids, trace logs, CORS, the
+//! optional API key on the inference and admin routes, and the per-route request metrics),
+//! plus the Swagger UI at `/docs`.
 
+mod admin;
 mod infer;
 mod meta;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -19,29 +22,49 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
+pub(crate) use admin::*;
 pub(crate) use infer::*;
 pub(crate) use meta::*;
 
+use super::auth::{require_key, ApiKey};
 use super::state::AppState;
 
 /// Every route with its layers. `cors_origins`: allowed origins (`*` for any); none means no
-/// CORS headers (same-origin callers only).
-pub(crate) fn router(state: AppState, cors_origins: &[String]) -> Result<Router> {
-    let routes = Router::new()
+/// CORS headers (same-origin callers only). `api_key`: when set, the inference and admin
+/// routes need it.
+pub(crate) fn router(
+    state: AppState,
+    cors_origins: &[String],
+    api_key: Option<Arc<ApiKey>>,
+) -> Result<Router> {
+    // Routes that read texts or change the server: behind the API key when there is one.
+    let protected = Router::new()
         .route("/predict", post(predict))
         .route("/embed", post(embed))
         .route("/similarity", post(similarity))
         .route("/attention", post(attention))
         .route("/tokenize", post(tokenize_route))
         .route("/v1/embeddings", post(openai_embeddings))
+        .route("/admin/reload", post(reload_route));
+    let protected = match api_key {
+        Some(key) => protected.route_layer(middleware::from_fn_with_state(key, require_key)),
+        None => protected,
+    };
+    // Probes, metadata, metrics and documentation: open, so orchestrators need no secret.
+    let open = Router::new()
         .route("/info", get(info))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+        .route("/drift", get(super::drift::drift_route))
+        .route("/openapi.json", get(openapi));
+    let routes = protected
+        .merge(open)
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
-        .with_state(state);
+        .with_state(state)
+        .merge(docs());
     let request_id = HeaderName::from_static("x-request-id");
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -76,6 +99,14 @@ fn span(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
 }
 
+/// Swagger UI at `/docs`, reading `/openapi.json`; its files are compiled into the binary
+/// (utoipa-swagger-ui's `vendored` feature), so it works with no network at all.
+fn docs() -> Router {
+    SwaggerUi::new("/docs")
+        .config(Config::from("/openapi.json"))
+        .into()
+}
+
 fn cors(origins: &[String]) -> Result<Option<CorsLayer>> {
     if origins.is_empty() {
         return Ok(None);
@@ -102,12 +133,31 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([axum::http::header::CONTENT_TYPE])
+            .allow_headers([
+                axum::http::header::CONTENT_TYPE,
+                axum::http::header::AUTHORIZATION,
+            ])
             .expose_headers(exposed),
     ))
 }
 
-/// Counts each request by route and status and times it.
+/// Counts a request in flight until it is answered (or its client goes away).
+struct InFlight(prometheus::IntGauge);
+
+impl InFlight {
+    fn start(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Counts each request by route and status, times it, and counts it while in flight.
 async fn track(
     State(s): State<AppState>,
     matched: Option<MatchedPath>,
@@ -116,6 +166,7 @@ async fn track(
 ) -> Response {
     let route = matched.map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let t = Instant::now();
+    let _in_flight = InFlight::start(&s.metrics.in_flight);
     let res = next.run(req).await;
     let status = res.status();
     s.metrics
