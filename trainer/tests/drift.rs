@@ -131,7 +131,7 @@ fn profile_is_reproducible_hashed_and_refused_when_edited() {
     for dir in [&a, &b] {
         let d = dir.to_str().unwrap();
         let args = [
-            "profile", "--bundle", d, "--data", &texts, "--sample", "20", "--seed", "3",
+            "profile", "--bundle", d, "--data", &texts, "--sample", "1000", "--seed", "3",
         ];
         ok(&glassbox(&args));
     }
@@ -145,8 +145,12 @@ fn profile_is_reproducible_hashed_and_refused_when_edited() {
         serde_json::from_slice(&fs::read(a.join("manifest.json")).unwrap()).unwrap();
     let listed = manifest["files"]["drift_profile.json"].as_str().unwrap();
     let profile: Value = serde_json::from_slice(&pa).unwrap();
-    assert_eq!(profile["source"]["sampled"], 20);
-    assert_eq!(profile["embedding"]["rows"], 20);
+    // A sample larger than the file takes every text: the comparison below is then of the
+    // same texts (a 20-of-38 sample left a class empty, and PSI on a handful of texts is noise).
+    let n = profile["source"]["available"].as_u64().unwrap();
+    assert!(n >= 30, "{n} texts");
+    assert_eq!(profile["source"]["sampled"], n);
+    assert_eq!(profile["embedding"]["rows"], n);
     assert_eq!(
         profile["class_counts"]
             .as_array()
@@ -154,7 +158,7 @@ fn profile_is_reproducible_hashed_and_refused_when_edited() {
             .iter()
             .map(|c| c.as_u64().unwrap())
             .sum::<u64>(),
-        20
+        n
     );
     assert_eq!(listed.len(), 64);
     // The bundle still loads (every listed hash checked) and drift runs against its profile:

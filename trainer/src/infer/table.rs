@@ -140,6 +140,8 @@ mod tests {
         );
     }
 
+    /// Column headers end where the numbers below them end (8 characters per column after
+    /// the 6-character row label).
     #[test]
     fn matrix_numbers_rows_and_columns() {
         let m = matrix(
@@ -148,7 +150,7 @@ mod tests {
         );
         assert_eq!(
             m,
-            "[1] a\n[2] b\n         [1]     [2]\n   [1]  1.0000  0.0000\n   [2]  0.2500  0.7500\n"
+            "[1] a\n[2] b\n           [1]     [2]\n   [1]  1.0000  0.0000\n   [2]  0.2500  0.7500\n"
         );
     }
 }
