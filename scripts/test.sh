@@ -16,6 +16,9 @@ echo "== native tests (model unit tests, CLI, tokenizer, parity with the numpy r
 # --release shares the build with the CLI that fetch and the e2e tests use (one compile of burn).
 cargo test --release -p glassbox-model -p glassbox-trainer -p glassbox-app
 
+echo "== the model crate's API docs (every public item documented, every link resolved)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --release --no-deps -p glassbox-model
+
 echo "== browser build + e2e"
 scripts/build-web.sh
 node --test --test-concurrency=1 e2e/

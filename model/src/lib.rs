@@ -14,7 +14,7 @@
 //!    label helpers used by every caller.
 //! 3. **Forward** ([`nn`]): BERT embeddings → encoder layers written out so every layer hands
 //!    back its attention → masked mean pooling → sentence head and token head, one pass.
-//! 4. **Read back** ([`view`]): output tensors into flat per-batch data ([`view::read`]
+//! 4. **Read back** ([`view`]): output tensors into flat per-batch data ([`fn@view::read`]
 //!    natively, [`view::read_async`] on WebGPU), sliced per sentence; explanations (rollout,
 //!    occlusion, PCA) as pure functions.
 //! 5. **Decode** ([`text::decode`]): tags → entity spans, the one decoder evaluation, the CLI

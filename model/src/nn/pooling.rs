@@ -1,5 +1,5 @@
 //! Sentence embedding exactly as sentence-transformers builds it for all-MiniLM-L6-v2:
-//! mean over the real (unpadded) wordpieces, [CLS] and [SEP] included, then L2 normalised.
+//! mean over the real (unpadded) wordpieces, `[CLS]` and `[SEP]` included, then L2 normalised.
 
 use burn::prelude::*;
 

@@ -23,7 +23,7 @@ pub struct TextTokenizer {
 /// What truncation cut, so every caller can show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Truncation {
-    /// Wordpieces (with [CLS]/[SEP]) the full text would have needed.
+    /// Wordpieces (with `[CLS]`/`[SEP]`) the full text would have needed.
     pub total_wordpieces: usize,
     /// Wordpieces kept, equal to the model's maximum.
     pub kept_wordpieces: usize,
@@ -38,7 +38,7 @@ pub struct Truncation {
 pub struct Tokenized {
     /// The text as given.
     pub text: String,
-    /// Wordpiece ids, [CLS] and [SEP] included.
+    /// Wordpiece ids, `[CLS]` and `[SEP]` included.
     pub ids: Vec<u32>,
     /// Wordpieces as the vocabulary spells them.
     pub tokens: Vec<String>,
@@ -46,7 +46,7 @@ pub struct Tokenized {
     pub offsets: Vec<(usize, usize)>,
     /// Index of the word each wordpiece belongs to; `None` for special tokens.
     pub word_ids: Vec<Option<u32>>,
-    /// True for [CLS], [SEP] and other special tokens.
+    /// True for `[CLS]`, `[SEP]` and other special tokens.
     pub special: Vec<bool>,
     /// Set when the text did not fit and was cut.
     pub truncation: Option<Truncation>,
@@ -104,7 +104,7 @@ impl TextTokenizer {
         self.pad_id
     }
 
-    /// Encodes one text. Empty or whitespace-only text is an error, not a silent [CLS][SEP].
+    /// Encodes one text. Empty or whitespace-only text is an error, not a silent `[CLS]``[SEP]`.
     pub fn encode(&self, text: &str) -> Result<Tokenized, ModelError> {
         let enc = self
             .inner

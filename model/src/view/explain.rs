@@ -67,7 +67,7 @@ pub fn rollout(layers: &[Attention], n: usize) -> Vec<f32> {
     })
 }
 
-/// `t` with every wordpiece of word `w` removed ([CLS]/[SEP] kept): the input of one
+/// `t` with every wordpiece of word `w` removed (`[CLS]`/`[SEP]` kept): the input of one
 /// occlusion forward pass. The text keeps its characters so offsets still index it.
 pub fn drop_word(t: &Tokenized, w: u32) -> Tokenized {
     let keep: Vec<bool> = t.word_ids.iter().map(|x| *x != Some(w)).collect();
