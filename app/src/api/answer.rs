@@ -3,13 +3,12 @@
 //! program can switch between the CLI, `glassbox serve` and a web page without rewriting
 //! its parsing (the e2e compares them on the same bundle).
 //!
-//! The trainer builds its objects natively (`trainer/src/infer/predict.rs`, `output.rs`);
-//! the app cannot depend on the trainer, so the few lines that arrange the shared decoders'
-//! output are repeated here and held to the CLI's shape by `e2e/api.test.mjs`.
+//! The prediction object comes from the model crate ([`prediction_json`]), as the CLI's and
+//! the server's do; the smaller embedding and attention objects are arranged here and held to
+//! the CLI's shape by `e2e/api.test.mjs`.
 
-use std::collections::BTreeMap;
-
-use glassbox_model::text::decode::{argmax, entities_by, piece_tags, Aggregation};
+use glassbox_model::text::decode::Aggregation;
+use glassbox_model::view::answer::prediction_json;
 use glassbox_model::view::readout::SentenceResult;
 use glassbox_model::weights::bundle::Manifest;
 use glassbox_model::{GlassboxConfig, Tokenized};
@@ -31,23 +30,12 @@ fn mark_truncation(v: &mut Value, t: &Tokenized, with_detail: bool) {
     v["truncated"] = json!(t.truncation.is_some());
 }
 
-/// One text's prediction: class and distribution, entities, wordpiece tags.
+/// One text's prediction: the model crate's JSON (the CLI's and the server's), plus
+/// `truncated`.
 pub fn prediction(cfg: &GlassboxConfig, s: &SentenceOut, aggregate: Aggregation) -> Value {
     let t = &s.tokenized;
-    let (best, _) = argmax(&s.sentence_probs);
-    let probs: BTreeMap<&str, f32> = cfg
-        .sentence_labels
-        .iter()
-        .map(String::as_str)
-        .zip(s.sentence_probs.iter().copied())
-        .collect();
-    let mut v = json!({
-        "text": t.text,
-        "sentence": {"label": cfg.sentence_labels[best], "probs": probs},
-        "entities": entities_by(t, &s.token_probs, &cfg.token_labels, aggregate),
-        "tokens": piece_tags(t, &s.token_probs, &cfg.token_labels),
-    });
-    mark_truncation(&mut v, t, true);
+    let mut v = prediction_json(cfg, t, &s.sentence_probs, &s.token_probs, aggregate);
+    mark_truncation(&mut v, t, false);
     v
 }
 

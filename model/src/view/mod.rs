@@ -1,6 +1,7 @@
 //! Looking inside: output tensors read back into plain data, sliced per sentence, and the
 //! explanations derived from them.
 
+pub mod answer;
 pub mod attention;
 pub mod explain;
 pub mod read;
