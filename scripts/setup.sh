@@ -111,6 +111,7 @@ ensure_system_packages() {
 ensure_venv() {
   local reqs=(tests/reference/requirements.txt) stamp=.venv/.requirements.sha256 want
   [ -f tests/api/requirements.txt ] && reqs+=(tests/api/requirements.txt)
+  [ -f tests/mlflow/requirements.txt ] && reqs+=(tests/mlflow/requirements.txt)
   [ -x .venv/bin/python ] || { log "python: creating .venv"; python3 -m venv .venv; }
   want=$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

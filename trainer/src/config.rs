@@ -141,6 +141,10 @@ pub struct TaskConfig {
     /// experiments such as ablations; the dev metric is noisier. Test stays whole.
     #[serde(default)]
     pub max_dev_examples: Option<usize>,
+    /// More labelled files (same format and labels) added to the training split only, so the
+    /// dev and test splits of `file` stay unchanged — how `glassbox retrain` adds new data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_train: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -37,6 +37,47 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     serde_json::from_slice(&bytes).with_context(|| format!("{} does not parse", path.display()))
 }
 
+/// The complete lines of an append-only log (a missing file has none). A final line without
+/// its newline is a write cut short by a kill and is left out.
+pub fn complete_lines(path: &Path) -> Result<Vec<String>> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    Ok(complete.lines().map(str::to_string).collect())
+}
+
+/// Appends one line to an append-only log, durably (written and synced before returning),
+/// first cutting off a torn last line left by a killed writer. One writer at a time.
+pub fn append_line(path: &Path, line: &str) -> Result<()> {
+    use std::io::Write;
+    cut_torn_tail(path)?;
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.write_all(format!("{line}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("appending to {}", path.display()))
+}
+
+/// Truncates the file after its last newline.
+fn cut_torn_tail(path: &Path) -> Result<()> {
+    let Ok(bytes) = fs::read(path) else {
+        return Ok(());
+    };
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if keep < bytes.len() {
+        let file = fs::File::options().write(true).open(path)?;
+        file.set_len(keep as u64)?;
+        file.sync_all()?;
+    }
+    Ok(())
+}
+
 /// RFC 3339 UTC timestamp without pulling in a date crate.
 pub fn now_rfc3339() -> String {
     let secs = SystemTime::now()

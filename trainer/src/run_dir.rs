@@ -29,6 +29,8 @@ const DATA_REPORT: &str = "data_report.json";
 const SPLITS: &str = "splits.json";
 const AUGMENT: &str = "augment.json";
 const MODEL_CONFIG: &str = "model_config.json";
+/// The git commit of the code that started the run (see [`crate::code_version`]).
+const CODE: &str = "code.json";
 const PLOT_LOSS: &str = "plot_loss";
 const PLOT_LR: &str = "plot_lr";
 const PLOT_DEV: &str = "plot_dev";
@@ -214,6 +216,22 @@ impl RunDir {
 
     pub fn best(&self) -> Result<Best> {
         read_json(&self.best_record())
+    }
+
+    /// Records the code the run is trained with (once, when the run starts).
+    pub fn record_code(&self) -> Result<()> {
+        let commit = crate::code_version::git_commit(Path::new("."));
+        crate::io::write_json(
+            &self.root.join(CODE),
+            &serde_json::json!({ "commit": commit }),
+        )
+    }
+
+    /// The commit [`Self::record_code`] wrote; `None` for runs from before it was recorded
+    /// or trained outside a git checkout.
+    pub fn code_commit(&self) -> Option<String> {
+        let v: serde_json::Value = read_json(&self.root.join(CODE)).ok()?;
+        v["commit"].as_str().map(str::to_string)
     }
 
     /// The summary of `glassbox cv --out RUN/cv`, when one was written.

@@ -84,6 +84,31 @@ pub struct Manifest {
     /// The training run's settings, as the trainer recorded them.
     #[serde(default)]
     pub training: Option<serde_json::Value>,
+    /// Where this version comes from: its parent, the code and the config that made it.
+    /// Absent in bundles written before versions were tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
+}
+
+/// A model version's ancestry, so a registry can say what changed between two versions and
+/// a rollback target can be traced back to the code and recipe that produced it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Lineage {
+    /// Version of the bundle training started from; `None` for a pretrained checkpoint.
+    #[serde(default)]
+    pub parent_version: Option<String>,
+    /// SHA-256 of that parent bundle's `manifest.json`.
+    #[serde(default)]
+    pub parent_manifest_sha256: Option<String>,
+    /// Git commit of the code that trained the model (`-dirty` when tracked files differed
+    /// from it); `None` when training ran outside a git checkout.
+    #[serde(default)]
+    pub code_commit: Option<String>,
+    /// SHA-256 of the training config as the run recorded it.
+    #[serde(default)]
+    pub config_sha256: Option<String>,
+    /// The glassbox release that exported the bundle.
+    pub exporter: String,
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

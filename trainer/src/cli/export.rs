@@ -27,19 +27,35 @@ pub struct ExportArgs {
     /// Seed for the (still untrained) heads' initialisation when exporting a base model.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// The bundle's model version (semver). Default: the parent bundle's next minor version
+    /// when training started from a bundle, else 1.0.0.
+    #[arg(long)]
+    model_version: Option<String>,
 }
 
 pub fn export(a: ExportArgs) -> Result<()> {
     let manifest = match &a.run {
         Some(run) => with_backend!(a.backend, |B, device| {
-            crate::export::export_run::<B>(run, &a.out, a.quantize, &device)?
+            crate::export::export_run::<B>(
+                run,
+                &a.out,
+                a.quantize,
+                a.model_version.as_deref(),
+                &device,
+            )?
         }),
         None => {
             if a.quantize != Quantize::None {
                 bail!("--quantize applies to trained runs; pass --run DIR");
             }
             with_backend!(a.backend, |B, device| {
-                crate::export::export_bundle::<B>(&a.model, &a.out, a.seed, &device)?
+                crate::export::export_bundle::<B>(
+                    &a.model,
+                    &a.out,
+                    a.seed,
+                    a.model_version.as_deref(),
+                    &device,
+                )?
             })
         }
     };
@@ -54,6 +70,15 @@ fn report(a: &ExportArgs, manifest: &Manifest) {
         .filter_map(|f| std::fs::metadata(a.out.join(f)).ok())
         .map(|m| m.len())
         .sum();
+    let parent = manifest
+        .lineage
+        .as_ref()
+        .and_then(|l| l.parent_version.as_deref())
+        .map_or_else(
+            || "a pretrained checkpoint".to_string(),
+            |p| format!("version {p}"),
+        );
+    eprintln!("model version {} (from {parent})", manifest.version);
     eprintln!(
         "bundle written to {} ({} files hashed, {:.1} MB, quantization {}, heads trained: {})",
         a.out.display(),

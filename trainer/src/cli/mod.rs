@@ -1,6 +1,7 @@
 //! The `glassbox` command line: flags are parsed here and each subcommand is one function in
 //! a module named for what it works on; the functions parse nothing and print only results.
 
+mod ab_report;
 mod alerts;
 mod bench;
 mod bench_train;
@@ -8,7 +9,10 @@ mod drift;
 mod eval;
 mod explain;
 mod export;
+mod gate;
 mod infer;
+mod registry;
+mod retrain;
 mod train;
 
 use anyhow::Result;
@@ -68,7 +72,7 @@ enum Command {
     BenchTrain(bench_train::BenchTrainArgs),
     /// Serve a bundle over HTTP: /predict, /embed, /similarity, /tokenize, /attention,
     /// /v1/embeddings, /info, /health, /ready, /metrics, /openapi.json (batched, cached).
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
     /// Add or replace a bundle's drift profile: the model's classes, confidences, embeddings
     /// and input statistics on (a seeded sample of) its training texts.
     Profile(drift::ProfileArgs),
@@ -77,6 +81,21 @@ enum Command {
     Drift(drift::DriftArgs),
     /// Write the alert rules that `serve --alert-rules` evaluates as Prometheus alerting rules.
     Alerts(alerts::AlertsArgs),
+    /// Champion–challenger gate: both bundles on the champion's gate set, McNemar's exact test
+    /// and paired bootstrap intervals; writes gate.json, gate.md, gate.svg; exit 3 when it fails.
+    Gate(gate::GateArgs),
+    /// Model versions: a folder of bundles by manifest hash, an append-only history and
+    /// aliases (champion, challenger) — list, show, register, promote, rollback, diff, check,
+    /// and an optional MLflow mirror.
+    Registry(registry::RegistryArgs),
+    /// Continuous training: new labelled files in --data (ledgered, validated, de-duplicated)
+    /// train a challenger from the registry's champion; it is registered, gated against the
+    /// champion, and promoted only if the gate passes. Resumable; `--watch` polls.
+    Retrain(retrain::RetrainArgs),
+    /// Per-arm metrics from a server's A/B log (`serve --ab-log`): accuracy with Wilson
+    /// intervals, the difference with Newcombe's interval and a two-proportion test (A/B), or
+    /// McNemar's exact test (shadow).
+    AbReport(ab_report::AbReportArgs),
 }
 
 #[derive(clap::Args)]
@@ -108,9 +127,13 @@ pub fn main() -> Result<()> {
         Command::Export(a) => export::export(a),
         Command::Bench(a) => bench::bench(a),
         Command::BenchTrain(a) => bench_train::bench_train(a),
-        Command::Serve(a) => crate::serve::serve(a),
+        Command::Serve(a) => crate::serve::serve(*a),
         Command::Profile(a) => drift::profile(a),
         Command::Drift(a) => drift::drift(a),
         Command::Alerts(a) => alerts::alerts(a),
+        Command::Gate(a) => gate::gate(a),
+        Command::Registry(a) => registry::registry(a),
+        Command::Retrain(a) => retrain::retrain(a),
+        Command::AbReport(a) => ab_report::ab_report(a),
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::encode::{encode_sentence, encode_tokens, Encoded};
 use super::split::{stratified_split, Split};
-use super::task::{load_task, Examples, TaskData};
+use super::task::{load_extra, load_task, Examples, TaskData};
 use crate::config::{TaskKind, TrainConfig};
 
 pub struct PreparedTask {
@@ -100,6 +100,9 @@ pub fn prepare(
                 split.dev = sub.train.iter().map(|&j| split.dev[j]).collect();
             }
         }
+        let mut data = data;
+        append_extra(tc, &mut data, &mut split)?;
+        let strata = data.strata();
         let encoded: Vec<Encoded> = match &data.examples {
             Examples::Sentence(v) => v
                 .iter()
@@ -140,4 +143,23 @@ pub fn prepare(
         });
     }
     Ok((tasks, reports))
+}
+
+/// Appends the examples of the task's `extra_train` files to its data and to the training
+/// split (after any subsampling, so every new example is trained on).
+fn append_extra(
+    tc: &crate::config::TaskConfig,
+    data: &mut TaskData,
+    split: &mut Split,
+) -> Result<()> {
+    for file in &tc.extra_train {
+        let start = data.len();
+        match (&mut data.examples, load_extra(tc, file, &data.labels)?) {
+            (Examples::Sentence(v), Examples::Sentence(more)) => v.extend(more),
+            (Examples::Token(v), Examples::Token(more)) => v.extend(more),
+            _ => unreachable!("load_extra reads the task's own kind"),
+        }
+        split.train.extend(start..data.len());
+    }
+    Ok(())
 }

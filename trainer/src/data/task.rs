@@ -81,6 +81,37 @@ pub fn load_task(cfg: &TaskConfig) -> Result<TaskData> {
     Ok(data)
 }
 
+/// The examples of one of the task's `extra_train` files, checked against the main file's
+/// `labels` (classes, or BIO tags for a token task) with file:line errors. They join the
+/// training split only, so the main file's dev and test splits stay exactly as they were.
+pub fn load_extra(cfg: &TaskConfig, file: &std::path::Path, labels: &[String]) -> Result<Examples> {
+    let mut extra = cfg.clone();
+    extra.file = file.to_path_buf();
+    extra.labels = Some(match cfg.kind {
+        TaskKind::Sentence => labels.to_vec(),
+        TaskKind::Token => labels
+            .iter()
+            .filter_map(|t| t.strip_prefix("B-").map(str::to_string))
+            .collect(),
+    });
+    let bytes = read_task_file(&extra)?;
+    let source = file.display().to_string();
+    extra.format = None;
+    let format = extra.format();
+    let (examples, _, _) = match (cfg.kind, format) {
+        (TaskKind::Sentence, Format::Csv | Format::Jsonl) => {
+            load_sentences(&extra, &bytes, &source, format)?
+        }
+        (TaskKind::Token, Format::Conll) => load_tokens(&extra, &bytes, &source)?,
+        _ => bail!(
+            "task {:?}: extra file {source} has the wrong format for a {:?} task",
+            cfg.name,
+            cfg.kind
+        ),
+    };
+    Ok(examples)
+}
+
 /// What a task's file yields: its examples, its labels in logit order, and the cleaning
 /// report when cleaning ran.
 type Loaded = (Examples, Vec<String>, Option<CleanReport>);

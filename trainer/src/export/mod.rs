@@ -4,6 +4,7 @@
 //! instead of presenting noise as predictions.
 
 pub mod card;
+pub mod lineage;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -61,16 +62,18 @@ pub fn export_bundle<B: Backend>(
     model_dir: &Path,
     out: &Path,
     seed: u64,
+    version: Option<&str>,
     device: &B::Device,
 ) -> Result<Manifest> {
     B::seed(device, seed);
+    let lineage = lineage::model_lineage(model_dir)?;
     let loaded = load_dir::<B>(model_dir, device)?;
     let weights = loaded.model.to_burnpack()?;
     let (tokenizer, _) = read_tokenizer(model_dir, loaded.max_seq_len)?;
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         name: "glassbox-minilm".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        version: lineage::version(version, &lineage)?,
         created_at: now_rfc3339(),
         base_checkpoint: card::base_checkpoint(model_dir)?,
         config: loaded.config.clone(),
@@ -81,6 +84,7 @@ pub fn export_bundle<B: Backend>(
         metrics: vec![],
         data: vec![provenance(&PACKAGES[0], "all-MiniLM-L6-v2")],
         training: None,
+        lineage: Some(lineage),
     };
     write_bundle(
         out,
@@ -130,11 +134,13 @@ pub fn export_run<B: Backend>(
     run: &Path,
     out: &Path,
     quantize: Quantize,
+    version: Option<&str>,
     device: &B::Device,
 ) -> Result<Manifest> {
     let run = RunDir::new(run);
     let rm = run.load_model::<B>(device)?;
     let base = &rm.train.base_model;
+    let lineage = lineage::run_lineage(&run, base)?;
     let (tokenizer, tok) = read_tokenizer(base, rm.train.max_seq_len)?;
     let (tasks, reports) = crate::data::prepare::prepare(&rm.train, &tok)?;
     let test = |model: &Glassbox<B>| {
@@ -162,7 +168,7 @@ pub fn export_run<B: Backend>(
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         name: "glassbox-minilm-tweets".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        version: lineage::version(version, &lineage)?,
         created_at: created,
         base_checkpoint: card::base_checkpoint(base)?,
         config: rm.config.clone(),
@@ -180,6 +186,7 @@ pub fn export_run<B: Backend>(
             "data": reports,
             "fp32": fp32,
         })),
+        lineage: Some(lineage),
     };
     let card = card::model_card(&card::CardInputs {
         manifest: &manifest,

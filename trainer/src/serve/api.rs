@@ -257,6 +257,13 @@ pub(crate) struct OpenAiUsage {
 pub(crate) struct Info {
     pub model_name: String,
     pub model_version: String,
+    /// The version this model was fine-tuned from (absent: a pretrained checkpoint, or a
+    /// bundle from before versions were tracked).
+    pub parent_version: Option<String>,
+    /// Git commit of the code that trained it (`-dirty`: with uncommitted changes).
+    pub code_commit: Option<String>,
+    /// The registry alias being served (`--registry`), e.g. `champion`.
+    pub registry_alias: Option<String>,
     /// SHA-256 of `manifest.json`, which lists the SHA-256 of every other bundle file.
     pub manifest_sha256: String,
     pub quantization: String,
@@ -284,7 +291,8 @@ pub(crate) struct Status {
     pub status: &'static str,
 }
 
-/// `POST /admin/reload`; an empty body (or no `bundle`) re-reads the bundle being served.
+/// `POST /admin/reload`; an empty body (or no `bundle`) re-reads the bundle being served, or
+/// with `--registry` the bundle its alias points at now.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[schema(example = json!({"bundle": "public/models/default"}))]
 pub(crate) struct ReloadRequest {

@@ -43,7 +43,9 @@ pub(crate) fn openai() -> Value {
 /// An example [`super::api::Info`].
 pub(crate) fn info() -> Value {
     json!({
-        "model_name": "glassbox-minilm-tweets", "model_version": "0.1.0",
+        "model_name": "glassbox-minilm-tweets", "model_version": "1.1.0",
+        "parent_version": "1.0.0", "code_commit": "c4017ea8f1e2d3c4b5a6978877665544332211aa",
+        "registry_alias": "champion",
         "manifest_sha256": "3f1c…", "quantization": "int8-block", "heads_trained": true,
         "sentence_labels": ["negative", "neutral", "positive"], "token_labels": ["O", "B-person", "I-person"],
         "max_input_length": 256, "kernels": "f32", "backend": "cpu", "attention_enabled": false,

@@ -36,6 +36,12 @@ pub(crate) struct Metrics {
     pub in_flight: IntGauge,
     /// Hot reloads by `result` (`ok`, `failed`).
     pub reloads: IntCounterVec,
+    /// A/B and shadow: `/predict` inputs answered per `arm` (`champion`, `challenger`, `shadow`).
+    pub ab_inputs: IntCounterVec,
+    /// A/B and shadow: predicted classes per `arm` and `label`.
+    pub ab_predicted_class: IntCounterVec,
+    /// `POST /feedback` labels recorded.
+    pub feedback: IntCounter,
 }
 
 /// Latency buckets from 0.5 ms to 30 s: a cache hit and an overloaded queue both fall inside.
@@ -104,6 +110,14 @@ impl Metrics {
             truncated_inputs: counter(&r, "truncated_inputs_total", "Texts cut to max length")?,
             in_flight: gauge(&r, "requests_in_flight", "Requests being answered")?,
             reloads: counters(&r, "reloads_total", "Bundle reloads", &["result"])?,
+            ab_inputs: counters(&r, "ab_inputs_total", "/predict inputs per arm", &["arm"])?,
+            ab_predicted_class: counters(
+                &r,
+                "ab_predicted_class_total",
+                "Classes per arm",
+                &["arm", "label"],
+            )?,
+            feedback: counter(&r, "feedback_total", "True labels received by /feedback")?,
             registry: r,
         })
     }

@@ -21,6 +21,7 @@
 //! Swagger UI at `/docs` (vendored, offline), hot reload of a bundle by `POST /admin/reload`
 //! or SIGHUP ([`reload`]), and a graceful stop on SIGTERM that answers the requests in flight.
 
+pub(crate) mod ab;
 mod api;
 mod auth;
 mod batcher;
@@ -37,6 +38,7 @@ mod openapi;
 mod redact;
 mod reload;
 mod routes;
+mod source;
 mod state;
 mod timing;
 mod worker;
@@ -68,8 +70,19 @@ use worker::{Job, Started};
 #[derive(clap::Args, Clone)]
 pub struct ServeArgs {
     /// The glassbox bundle to serve (every file's SHA-256 is checked before serving).
+    #[arg(
+        long,
+        required_unless_present = "registry",
+        conflicts_with = "registry"
+    )]
+    bundle: Option<PathBuf>,
+    /// Serve a model registry's alias instead of --bundle; a reload without a named bundle
+    /// (POST /admin/reload, SIGHUP) looks the alias up again.
     #[arg(long)]
-    bundle: PathBuf,
+    registry: Option<PathBuf>,
+    /// The registry alias to serve.
+    #[arg(long, default_value = "champion", requires = "registry")]
+    registry_alias: String,
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
     #[arg(long, default_value_t = 8080)]
@@ -122,6 +135,9 @@ pub struct ServeArgs {
     /// Online drift: `--drift-window`, `--drift-interval-secs`, `--drift-permutations`.
     #[command(flatten)]
     drift: drift::DriftArgs,
+    /// A/B and shadow tests: `--ab-weight`, `--shadow`, `--ab-challenger`, `--ab-log`, …
+    #[command(flatten)]
+    ab: ab::AbArgs,
 }
 
 impl ServeArgs {
@@ -137,7 +153,32 @@ impl ServeArgs {
                 bail!("{flag} must be at least 1");
             }
         }
-        Ok(())
+        self.ab.check(self.registry.is_some())
+    }
+
+    /// Where the challenger comes from, when there is one.
+    fn challenger_source(&self) -> Option<source::Source> {
+        if !self.ab.enabled() {
+            return None;
+        }
+        Some(match (&self.registry, &self.ab.ab_challenger) {
+            (Some(root), _) => source::Source::Registry {
+                root: root.clone(),
+                alias: self.ab.ab_challenger_alias.clone(),
+            },
+            (None, dir) => source::Source::Bundle(dir.clone().unwrap_or_default()),
+        })
+    }
+
+    /// Where the bundle comes from.
+    fn source(&self) -> source::Source {
+        match (&self.registry, &self.bundle) {
+            (Some(root), _) => source::Source::Registry {
+                root: root.clone(),
+                alias: self.registry_alias.clone(),
+            },
+            (None, dir) => source::Source::Bundle(dir.clone().unwrap_or_default()),
+        }
     }
 
     fn limits(&self) -> Limits {
@@ -174,6 +215,9 @@ async fn run<B: Backend>(args: ServeArgs, device: B::Device) -> Result<()> {
     );
     shared.io_log = IoLog::new(args.log_io_sample, args.log_io_seed, args.redact_entities)?;
     shared.reloader = Some(reloader::<B>(&args, device, metrics));
+    if args.ab.enabled() {
+        shared.ab = Some(Arc::new(ab::Ab::new(&args.ab)?));
+    }
     shared.drift = Some(Arc::new(drift::DriftMonitor::new(
         &args.drift,
         shared.metrics.registry(),
@@ -202,12 +246,25 @@ async fn run<B: Backend>(args: ServeArgs, device: B::Device) -> Result<()> {
             .with_graceful_shutdown(shutdown(stopped))
             .into_future(),
     );
-    let first = shared
-        .reloader
-        .as_ref()
-        .map(|r| r.load(args.bundle.clone()));
-    match first.context("no loader")?.await {
-        Ok(model) => {
+    let first = async {
+        let loader = shared.reloader.as_ref().context("no loader")?;
+        let model = loader.load(args.source().resolve()?).await?;
+        let challenger = match args.challenger_source() {
+            Some(source) => Some(
+                loader
+                    .load(source.resolve().context("the A/B challenger")?)
+                    .await?,
+            ),
+            None => None,
+        };
+        anyhow::Ok((model, challenger))
+    };
+    match first.await {
+        Ok((model, challenger)) => {
+            if let Some(c) = challenger {
+                tracing::info!(version = %c.info.model_version, weight = args.ab.ab_weight, shadow = args.ab.shadow, "challenger loaded");
+                shared.set_challenger(c);
+            }
             shared.set_model(model);
             tracing::info!("ready");
         }
@@ -250,8 +307,9 @@ async fn shutdown(mut stopped: watch::Receiver<bool>) {
 /// Loads bundles for this backend and these flags: the first one and every reload, each on a
 /// new model thread with its own queue.
 fn reloader<B: Backend>(args: &ServeArgs, device: B::Device, metrics: Arc<Metrics>) -> Reloader {
+    let (source, challenger) = (args.source(), args.challenger_source());
     let args = Arc::new(args.clone());
-    Reloader::new(move |dir: PathBuf| {
+    let reloader = Reloader::new(source, move |dir: PathBuf| {
         let (args, device, metrics) = (args.clone(), device.clone(), metrics.clone());
         let loading: Loading = Box::pin(async move {
             let (queue, rx) = Queue::new(metrics.clone());
@@ -269,16 +327,21 @@ fn reloader<B: Backend>(args: &ServeArgs, device: B::Device, metrics: Arc<Metric
             Ok(model(&args, started, queue, dir))
         });
         loading
-    })
+    });
+    reloader.with_challenger(challenger)
 }
 
 fn model(args: &ServeArgs, s: Started, queue: Queue, dir: PathBuf) -> Model {
     let name = |v: &dyn Fn() -> Option<clap::builder::PossibleValue>| {
         v().map_or_else(String::new, |p| p.get_name().to_string())
     };
+    let lineage = s.manifest.lineage.as_ref();
     let info = Info {
         model_name: s.manifest.name.clone(),
         model_version: s.manifest.version.clone(),
+        parent_version: lineage.and_then(|l| l.parent_version.clone()),
+        code_commit: lineage.and_then(|l| l.code_commit.clone()),
+        registry_alias: args.source().alias().map(str::to_string),
         manifest_sha256: s.manifest_sha256.clone(),
         quantization: s.manifest.quantization.clone(),
         heads_trained: s.manifest.heads_trained,

@@ -27,6 +27,7 @@ use super::routes;
         routes::openapi,
         super::drift::drift_route,
         routes::reload_route,
+        super::ab::route::feedback,
     ),
     modifiers(&ApiKeyScheme),
     tags(

@@ -14,6 +14,7 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 
 use super::errors::ApiError;
+use super::source::Source;
 use super::state::{Model, Shared};
 
 /// A model being loaded and warmed on its own thread.
@@ -25,6 +26,10 @@ pub(crate) type LoadFn = dyn Fn(PathBuf) -> Loading + Send + Sync;
 /// Loads bundles, one reload at a time.
 pub(crate) struct Reloader {
     load: Box<LoadFn>,
+    /// What a reload without a named bundle loads again.
+    source: Source,
+    /// The A/B challenger's source: every reload loads it again too.
+    challenger: Option<Source>,
     /// Held for a whole reload: a second one waits rather than loading a third model at once.
     busy: Mutex<()>,
 }
@@ -38,11 +43,19 @@ pub(crate) struct Reloaded {
 }
 
 impl Reloader {
-    pub fn new(load: impl Fn(PathBuf) -> Loading + Send + Sync + 'static) -> Self {
+    pub fn new(source: Source, load: impl Fn(PathBuf) -> Loading + Send + Sync + 'static) -> Self {
         Self {
             load: Box::new(load),
+            source,
+            challenger: None,
             busy: Mutex::new(()),
         }
+    }
+
+    /// Also reloads the A/B challenger from `source` on every reload.
+    pub fn with_challenger(mut self, source: Option<Source>) -> Self {
+        self.challenger = source;
+        self
     }
 
     /// Loads the bundle at `path`: the first model at startup, or any later one.
@@ -51,7 +64,8 @@ impl Reloader {
     }
 }
 
-/// Loads `bundle` (default: the directory the current model came from) and swaps it in;
+/// Loads `bundle` (default: the directory the current model came from, or with `--registry`
+/// the folder the alias points at now) and swaps it in;
 /// 503 while the first model is still loading, 422 with the loader's message when the
 /// bundle is refused.
 pub(crate) async fn reload(shared: &Shared, bundle: Option<PathBuf>) -> Result<Reloaded, ApiError> {
@@ -62,7 +76,14 @@ pub(crate) async fn reload(shared: &Shared, bundle: Option<PathBuf>) -> Result<R
     let _one_at_a_time = reloader.busy.lock().await;
     // 503 while the first model is loading: that load is not replaced halfway.
     let current_dir = shared.model()?.bundle_dir.clone();
-    let dir = bundle.unwrap_or(current_dir);
+    let dir = match (bundle, &reloader.source) {
+        (Some(dir), _) => dir,
+        (None, Source::Registry { .. }) => reloader
+            .source
+            .resolve()
+            .map_err(|e| ApiError::validation(format!("{e:#}")))?,
+        (None, Source::Bundle(_)) => current_dir,
+    };
     let started = Instant::now();
     tracing::info!(bundle = %dir.display(), "reloading");
     let outcome = reloader.load(dir.clone()).await;
@@ -73,6 +94,7 @@ pub(crate) async fn reload(shared: &Shared, bundle: Option<PathBuf>) -> Result<R
         ApiError::validation(format!("{e:#}"))
     })?;
     let previous = shared.set_model(model).ok_or_else(ApiError::not_ready)?;
+    reload_challenger(shared, reloader).await;
     let previous_sha256 = previous.bundle_hash.clone();
     drop(previous); // its thread stops once the requests still holding it are answered
     let model = shared.model()?;
@@ -83,6 +105,27 @@ pub(crate) async fn reload(shared: &Shared, bundle: Option<PathBuf>) -> Result<R
         model,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Loads the A/B challenger again (with a registry: whatever its alias names now); a failure
+/// keeps the old challenger and is logged.
+async fn reload_challenger(shared: &Shared, reloader: &Reloader) {
+    let Some(source) = &reloader.challenger else {
+        return;
+    };
+    let loaded = match source.resolve() {
+        Ok(dir) => reloader.load(dir).await,
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok(model) => {
+            tracing::info!(version = %model.info.model_version, "challenger reloaded");
+            shared.set_challenger(model);
+        }
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "challenger reload refused; the old one keeps running")
+        }
+    }
 }
 
 /// Reloads the current bundle on every SIGHUP (the Unix convention for "re-read your

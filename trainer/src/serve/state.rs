@@ -32,6 +32,10 @@ pub(crate) struct Limits {
 
 pub(crate) struct Shared {
     model: RwLock<Option<Arc<Model>>>,
+    /// The A/B or shadow challenger (`--ab-weight`, `--shadow`), once loaded.
+    challenger: RwLock<Option<Arc<Model>>>,
+    /// How requests are split between the arms; `None` without a challenger.
+    pub ab: Option<Arc<super::ab::Ab>>,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
     pub cache: ResultCache,
@@ -61,6 +65,8 @@ impl Shared {
     pub fn new(limits: Limits, metrics: Arc<Metrics>, cache: ResultCache) -> Self {
         Self {
             model: RwLock::new(None),
+            challenger: RwLock::new(None),
+            ab: None,
             permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             limits,
             metrics,
@@ -76,6 +82,18 @@ impl Shared {
     pub fn set_model(&self, model: Model) -> Option<Arc<Model>> {
         let mut slot = self.model.write().unwrap_or_else(|e| e.into_inner());
         slot.replace(Arc::new(model))
+    }
+
+    /// Serves `model` as the challenger from the next request on.
+    pub fn set_challenger(&self, model: Model) -> Option<Arc<Model>> {
+        let mut slot = self.challenger.write().unwrap_or_else(|e| e.into_inner());
+        slot.replace(Arc::new(model))
+    }
+
+    /// The challenger, or 503 while it is loading.
+    pub fn challenger(&self) -> Result<Arc<Model>, ApiError> {
+        let slot = self.challenger.read().unwrap_or_else(|e| e.into_inner());
+        slot.clone().ok_or_else(ApiError::not_ready)
     }
 
     /// The model, or 503 while it is loading.

@@ -96,6 +96,7 @@ fn write_run_files(
 ) -> Result<()> {
     if !resume {
         write_atomic(&run.config_file(), toml::to_string(cfg)?.as_bytes())?;
+        run.record_code()?;
     }
     write_json(&run.data_report_file(), &setup.reports)?;
     let splits: Vec<_> = setup

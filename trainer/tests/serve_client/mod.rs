@@ -223,6 +223,18 @@ impl Server {
         Self::reply(req.send(body))
     }
 
+    /// A JSON POST with extra request headers.
+    pub fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::reply(req.send(body.to_string()))
+    }
+
     pub fn get(&self, path: &str) -> Reply {
         self.get_as(path, None)
     }

@@ -82,6 +82,7 @@ pub fn tiny_base_with(dir: &Path, dropout: f64) {
         metrics: vec![],
         data: vec![],
         training: None,
+        lineage: None,
     };
     std::fs::write(dir.join("model.bpk"), weights).unwrap();
     std::fs::write(dir.join("tokenizer.json"), tokenizer).unwrap();

@@ -12,4 +12,5 @@ mod failures;
 mod fixtures;
 mod parallel;
 mod pipeline;
+mod retrain;
 mod wgpu;

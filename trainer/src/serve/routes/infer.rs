@@ -10,6 +10,7 @@ use glassbox_model::view::readout::cosine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::serve::ab::route as ab;
 use crate::serve::api::*;
 use crate::serve::engine::{
     answer, input_name, observe_predictions, tokenize_off_runtime, Answer, Task,
@@ -53,15 +54,19 @@ fn array_response(s: &AppState, a: &Answer) -> Response {
 pub(crate) async fn predict(
     State(s): State<AppState>,
     id: RequestId,
+    headers: HeaderMap,
     Body(req): Body<PredictRequest>,
 ) -> Result<Response, ApiError> {
     let texts = req.inputs.into_vec();
-    let (model, _permit) = s.admit(texts.len())?;
+    let (champion, _permit) = s.admit(texts.len())?;
+    let (assigned, model) = ab::pick(&s, &headers, &id, champion)?;
     let task = Task::Predict(req.aggregate.into());
     let a = answer(&s, &model, task, &texts, &input_name).await?;
     observe_predictions(&s.metrics, &a.items);
     s.io_log.predictions(&id, "/predict", &a.items);
-    Ok(array_response(&s, &a))
+    let mut response = array_response(&s, &a);
+    ab::after_predict(&s, assigned, &model, &id, (task, texts), &a, &mut response);
+    Ok(response)
 }
 
 /// L2-normalised sentence embedding and wordpieces of each input (as `glassbox embed --json`).

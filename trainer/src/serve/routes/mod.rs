@@ -47,6 +47,7 @@ pub(crate) fn router(
         .route("/attention", post(attention))
         .route("/tokenize", post(tokenize_route))
         .route("/v1/embeddings", post(openai_embeddings))
+        .route("/feedback", post(super::ab::route::feedback))
         .route("/admin/reload", post(reload_route));
     let protected = match api_key {
         Some(key) => protected.route_layer(middleware::from_fn_with_state(key, require_key)),
