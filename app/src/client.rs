@@ -1,6 +1,7 @@
 //! The page's side of the worker: one bridge, requests paired with replies by id, and a
-//! typed call per request (`load`, `run`, `occlude`) so callers get `Result<_, WorkerError>`
-//! and the "reply of the wrong kind" case is handled here, once.
+//! typed call per request (`load`, `run`, `occlude`; `load_peer`, `run_peer` for a comparison)
+//! so callers get `Result<_, WorkerError>` and the "reply of the wrong kind" case is handled
+//! here, once.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -121,6 +122,34 @@ pub async fn run(
     })
     .await?
     {
+        Reply::Ran(out) => Ok(out),
+        other => Err(wrong("Ran", &other)),
+    }
+}
+
+/// Loads the first bundle of `candidates` beside the current model, as the peer a
+/// comparison runs on (the current model stays loaded).
+pub async fn load_peer(
+    candidates: Vec<String>,
+    backend: BackendChoice,
+) -> Result<LoadInfo, WorkerError> {
+    match call(Request::LoadPeer {
+        candidates,
+        backend,
+    })
+    .await?
+    {
+        Reply::Loaded(info) => Ok(info),
+        other => Err(wrong("Loaded", &other)),
+    }
+}
+
+/// `run` on the peer: `texts` as one batch, with the attention maps of `texts[attention]`.
+pub async fn run_peer(
+    texts: Vec<String>,
+    attention: Option<usize>,
+) -> Result<RunOutput, WorkerError> {
+    match call(Request::RunPeer { texts, attention }).await? {
         Reply::Ran(out) => Ok(out),
         other => Err(wrong("Ran", &other)),
     }

@@ -19,6 +19,7 @@ pub mod lesson;
 pub mod lines;
 pub mod model_card;
 pub mod protocol;
+pub mod registry;
 #[cfg(target_arch = "wasm32")]
 pub mod session;
 pub mod state;

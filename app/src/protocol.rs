@@ -36,6 +36,17 @@ pub enum Request {
     },
     /// The sentence class of `text` with each word left out in turn, as one batch.
     Occlude { text: String },
+    /// Like `Load`, into a second slot beside the model `Load` loaded (which stays): the
+    /// peer a comparison runs the same sentences on. A plain `Load` drops the peer too.
+    LoadPeer {
+        candidates: Vec<String>,
+        backend: BackendChoice,
+    },
+    /// Like `Run`, on the peer.
+    RunPeer {
+        texts: Vec<String>,
+        attention: Option<usize>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ use crate::lesson;
 use crate::lines;
 use crate::now_ms;
 use crate::protocol::{Progress, RunOutput, SentenceOut, WorkerError};
+use crate::registry::page as reg;
 use crate::state::{add_attention, focus_in_chunk, AttentionFor, Model, Row, State, Timings};
 use crate::url::{self, BackendChoice, Query, SentenceSource};
 
@@ -110,7 +111,10 @@ impl Session {
         }
         let after = match query.bench {
             Some(n) => AfterLoad::Bench(n),
-            None if from_link || query.lesson.is_some() => AfterLoad::Run,
+            // A comparison link shows the comparison at once, on the sentences in the input.
+            None if from_link || query.lesson.is_some() || query.compare.is_some() => {
+                AfterLoad::Run
+            }
             None => AfterLoad::Wait,
         };
         self.load.dispatch_local(after);
@@ -230,7 +234,7 @@ fn start_load(
     let backend = s.backend.get_untracked();
     async move {
         let t0 = now_ms();
-        let model = match fetch_model(backend).await {
+        let model = match fetch_model(s, backend).await {
             Ok(m) => m,
             Err(e) => {
                 s.status.set(format!("Could not load the model: {e}"));
@@ -260,14 +264,41 @@ fn start_load(
     }
 }
 
-/// The first bundle the address names (or the defaults) that loads, as the page sees it.
-async fn fetch_model(backend: BackendChoice) -> Result<Model, WorkerError> {
-    let candidates = Query::current()
+/// The first bundle the address names (or the defaults) that loads, as the page sees it;
+/// with `?registry=`, the version it picks from the registry's index.
+async fn fetch_model(s: State, backend: BackendChoice) -> Result<Model, WorkerError> {
+    let query = Query::current();
+    if let Some(registry) = &query.registry {
+        return fetch_from_registry(s, registry, &query, backend).await;
+    }
+    let candidates = query
         .bundle_paths()
         .iter()
         .map(|p| url::absolute(p))
         .collect();
     let info = client::load(candidates, backend).await?;
+    let manifest = Manifest::from_json(info.manifest_json.as_bytes())?;
+    Ok(Model::new(info, manifest))
+}
+
+/// Reads the registry's index (shown by the picker, or its error), loads the version the
+/// address asks for and checks its manifest is the one the index names.
+async fn fetch_from_registry(
+    s: State,
+    registry: &str,
+    query: &Query,
+    backend: BackendChoice,
+) -> Result<Model, WorkerError> {
+    let (bundle, version, listing) = match reg::choose(registry, query).await {
+        Ok(chosen) => chosen,
+        Err(why) => {
+            s.registry.set(Some(Err(why.clone())));
+            return Err(reg::no_bundle(why));
+        }
+    };
+    s.registry.set(Some(Ok(Arc::new(listing))));
+    let info = client::load(vec![bundle], backend).await?;
+    reg::check_manifest(&info, &version)?;
     let manifest = Manifest::from_json(info.manifest_json.as_bytes())?;
     Ok(Model::new(info, manifest))
 }

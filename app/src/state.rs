@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use crate::charts::Spec;
 use crate::derived::{self, AttnPick, Detail, Named, OcclusionChart};
 use crate::protocol::{LoadInfo, Occlusion, Progress, SentenceOut, WorkerError, CPU_BACKEND};
+use crate::registry::page::Listed;
 use crate::url::BackendChoice;
 
 const EXAMPLES: &str =
@@ -219,6 +220,8 @@ pub struct State {
     pub backend: RwSignal<BackendChoice>,
     /// The lesson step shown (0-based), or `None` outside lesson mode.
     pub lesson: RwSignal<Option<usize>>,
+    /// The `?registry=` index and the version loaded from it, or why it could not be read.
+    pub registry: RwSignal<Listed>,
     pub derived: Derived,
 }
 
@@ -270,6 +273,7 @@ impl State {
             timings: RwSignal::new(Timings::default()),
             backend: RwSignal::new(backend),
             lesson: RwSignal::new(None),
+            registry: RwSignal::new(None),
             derived: Derived::new(rows, view, model, occlusion),
         }
     }

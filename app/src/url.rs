@@ -1,8 +1,9 @@
 //! The page's address, read and written in one place: the query (`?model=`,
-//! `?backend=cpu|webgpu`, `?bench=N`, `?sentences=`, `?lesson=N`) and the permalink in the
-//! hash (`#s=<lines>&v=<view>`), which reopens the page with the same sentences, selection,
-//! layer, head and toggles so a teacher can hand out exactly what they showed. A lesson
-//! step's link is that permalink with `?lesson=N` in front ([`lesson_link`]).
+//! `?backend=cpu|webgpu`, `?bench=N`, `?sentences=`, `?lesson=N`, `?registry=` with
+//! `?version=` or `?compare=`) and the permalink in the hash (`#s=<lines>&v=<view>`), which
+//! reopens the page with the same sentences, selection, layer, head and toggles so a teacher
+//! can hand out exactly what they showed. A lesson step's link is that permalink with
+//! `?lesson=N` in front ([`lesson_link`]).
 //!
 //! Encoding and decoding are pure Rust (the same rules as the browser's
 //! `encodeURIComponent` and `URLSearchParams`) so they are tested natively; only the few
@@ -135,6 +136,12 @@ pub struct Query {
     /// `?lesson[=N]`: open lesson mode on step N (1-based; a missing or unreadable number is
     /// step 1).
     pub lesson: Option<usize>,
+    /// `?registry=URL`: a registry folder (or its index.json) to pick the model from.
+    pub registry: Option<String>,
+    /// `?version=X`: the registry version or alias to load (the champion without it).
+    pub version: Option<String>,
+    /// `?compare=a,b`: two registry versions or aliases to load side by side.
+    pub compare: Option<String>,
 }
 
 /// Where `?sentences=` says the benchmark's sentences are.
@@ -174,6 +181,9 @@ impl Query {
             bench,
             sentences: param(search, "sentences").and_then(|v| SentenceSource::from_param(&v)),
             lesson: param(search, "lesson").map(|n| n.trim().parse().unwrap_or(1)),
+            registry: param(search, "registry").filter(|r| !r.trim().is_empty()),
+            version: param(search, "version"),
+            compare: param(search, "compare"),
         }
     }
 
@@ -472,6 +482,9 @@ mod tests {
                 bench: Some(200),
                 sentences: None,
                 lesson: None,
+                registry: None,
+                version: None,
+                compare: None,
             }
         );
         assert_eq!(q.bundle_paths(), vec!["models/x/"]);
@@ -535,6 +548,17 @@ mod tests {
         assert_eq!(q.bundle_paths(), vec!["models/default/", "models/base/"]);
         assert_eq!(q.bench_runs(), DEFAULT_BENCH_RUNS);
         assert_eq!(Query::parse("?model=m/").bundle_paths(), vec!["m/"]);
+    }
+
+    #[test]
+    fn registry_version_and_compare_are_read_as_given() {
+        let q = Query::parse(
+            "?registry=reg%2Findex.json&version=challenger&compare=champion,challenger",
+        );
+        assert_eq!(q.registry.as_deref(), Some("reg/index.json"));
+        assert_eq!(q.version.as_deref(), Some("challenger"));
+        assert_eq!(q.compare.as_deref(), Some("champion,challenger"));
+        assert_eq!(Query::parse("?registry=").registry, None);
     }
 
     #[test]

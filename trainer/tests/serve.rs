@@ -435,7 +435,7 @@ fn many_clients_get_what_single_calls_get() {
     );
 }
 
-const ROUTES: [(&str, &str); 13] = [
+const ROUTES: [(&str, &str); 14] = [
     ("/predict", "post"),
     ("/embed", "post"),
     ("/similarity", "post"),
@@ -449,6 +449,7 @@ const ROUTES: [(&str, &str); 13] = [
     ("/openapi.json", "get"),
     ("/admin/reload", "post"),
     ("/drift", "get"),
+    ("/feedback", "post"),
 ];
 
 /// Every route is documented with an example request (POST) and an example for every
@@ -463,7 +464,11 @@ fn check_openapi(doc: &Value) {
             assert!(example.is_object(), "{path}: example request");
         }
         let responses = op["responses"].as_object().unwrap();
-        assert!(responses.contains_key("200"), "{path}: 200");
+        // 200, or 202 for /feedback (recorded, not answered).
+        assert!(
+            responses.contains_key("200") || responses.contains_key("202"),
+            "{path}: 2xx"
+        );
         for (status, r) in responses {
             let contents = r["content"].as_object().into_iter().flatten();
             let examples = contents.filter(|(_, c)| !c["example"].is_null()).count();
@@ -487,7 +492,8 @@ fn check_openapi(doc: &Value) {
 fn check_protected(op: &Value, path: &str) {
     let responses = op["responses"].as_object().unwrap();
     let mut statuses = vec!["401", "422", "503"];
-    if path != "/admin/reload" {
+    // Reload and feedback run no inputs through the model: no batch size, no queue.
+    if path != "/admin/reload" && path != "/feedback" {
         statuses.extend(["413", "429"]);
     }
     for status in statuses {

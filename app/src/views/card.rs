@@ -37,6 +37,7 @@ fn Card(m: Arc<Model>) -> impl IntoView {
                 <strong>{format!("{} {}", man.name, man.version)}</strong>
                 {format!(" — from {}, {} weights, created {}.", man.base_checkpoint, man.quantization, man.created_at)}
             </p>
+            <p data-testid="lineage">{lineage(man)}</p>
             <p>"Sentence classes: " {man.config.sentence_labels.join(", ")}</p>
             <p>"Entity types: " {m.entity_types.join(", ")}</p>
             <Metrics metrics=man.metrics.clone() />
@@ -50,6 +51,32 @@ fn Card(m: Arc<Model>) -> impl IntoView {
             <p><a href=card_url>"The full model card (MODEL_CARD.md)"</a></p>
         </section>
     }
+}
+
+/// The version's ancestry in one sentence: what it was fine-tuned from and with which code.
+fn lineage(man: &glassbox_model::weights::bundle::Manifest) -> String {
+    let Some(l) = &man.lineage else {
+        return format!(
+            "Version {}: exported before versions recorded their lineage.",
+            man.version
+        );
+    };
+    let parent = l
+        .parent_version
+        .as_deref()
+        .map_or("a pretrained checkpoint".to_string(), |p| {
+            format!("version {p}")
+        });
+    let commit = l
+        .code_commit
+        .as_deref()
+        .map_or("unrecorded code".to_string(), |c| {
+            format!("code {}", &c[..c.len().min(12)])
+        });
+    format!(
+        "Version {}: fine-tuned from {parent} with {commit}.",
+        man.version
+    )
 }
 
 /// The evaluation metrics the manifest records, with their split.
@@ -67,5 +94,37 @@ fn Metrics(metrics: Vec<Metric>) -> impl IntoView {
                     } />
             </tbody>
         </table>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use glassbox_model::weights::bundle::{Lineage, Manifest};
+
+    fn committed() -> Manifest {
+        let bytes = include_bytes!("../../../public/models/default/manifest.json");
+        Manifest::from_json(bytes).unwrap()
+    }
+
+    #[test]
+    fn lineage_names_parent_and_short_commit() {
+        let mut m = committed();
+        m.version = "1.3.0".into();
+        m.lineage = Some(Lineage {
+            parent_version: Some("1.2.0".into()),
+            code_commit: Some("0123456789abcdef0123456789abcdef01234567-dirty".into()),
+            ..Lineage::default()
+        });
+        assert_eq!(
+            super::lineage(&m),
+            "Version 1.3.0: fine-tuned from version 1.2.0 with code 0123456789ab."
+        );
+        m.lineage = Some(Lineage::default());
+        assert_eq!(
+            super::lineage(&m),
+            "Version 1.3.0: fine-tuned from a pretrained checkpoint with unrecorded code."
+        );
+        m.lineage = None;
+        assert!(super::lineage(&m).contains("before versions recorded"));
     }
 }

@@ -16,7 +16,15 @@ type Slot = Rc<RefCell<Option<Rc<Engine>>>>;
 pub struct InferenceWorker {
     queue: Rc<RefCell<VecDeque<Job>>>,
     draining: Rc<Cell<bool>>,
-    engine: Slot,
+    engine: Slots,
+}
+
+/// The model `Load` loads and the peer `LoadPeer` loads beside it for a comparison: two
+/// MiniLM-L6 bundles (24–91 MB of weights each) fit the worker's wasm memory together.
+#[derive(Clone, Default)]
+struct Slots {
+    main: Slot,
+    peer: Slot,
 }
 
 impl Worker for InferenceWorker {
@@ -28,7 +36,7 @@ impl Worker for InferenceWorker {
         Self {
             queue: Rc::default(),
             draining: Rc::default(),
-            engine: Rc::default(),
+            engine: Slots::default(),
         }
     }
 
@@ -61,32 +69,49 @@ impl Worker for InferenceWorker {
 }
 
 async fn handle(
-    slot: &Slot,
+    slots: &Slots,
     req: Request,
     progress: &dyn Fn(Progress),
 ) -> Result<Reply, WorkerError> {
-    let current = slot.borrow().clone();
-    let loaded = || current.clone().ok_or(WorkerError::NotLoaded);
+    let loaded = |slot: &Slot| slot.borrow().clone().ok_or(WorkerError::NotLoaded);
     Ok(match req {
         Request::Load {
             candidates,
             backend,
         } => {
-            // Drop the old model first: two copies of the weights may not fit.
-            *slot.borrow_mut() = None;
-            drop(current);
-            let engine = Engine::load(&candidates, backend, progress).await?;
-            let info = engine.info();
-            *slot.borrow_mut() = Some(Rc::new(engine));
-            Reply::Loaded(info)
+            // A new main model ends any comparison; its peer goes with the old one.
+            *slots.peer.borrow_mut() = None;
+            load_into(&slots.main, &candidates, backend, progress).await?
         }
+        Request::LoadPeer {
+            candidates,
+            backend,
+        } => load_into(&slots.peer, &candidates, backend, progress).await?,
         Request::Run {
             texts,
             fresh,
             attention,
-        } => Reply::Ran(loaded()?.run(&texts, fresh, attention).await?),
-        Request::Occlude { text } => Reply::Occluded(loaded()?.occlude(&text).await?),
+        } => Reply::Ran(loaded(&slots.main)?.run(&texts, fresh, attention).await?),
+        Request::RunPeer { texts, attention } => {
+            Reply::Ran(loaded(&slots.peer)?.run(&texts, false, attention).await?)
+        }
+        Request::Occlude { text } => Reply::Occluded(loaded(&slots.main)?.occlude(&text).await?),
     })
+}
+
+/// Loads a bundle into `slot`, dropping what it held first: two copies of the weights of
+/// one slot may not fit beside the other slot's.
+async fn load_into(
+    slot: &Slot,
+    candidates: &[String],
+    backend: crate::url::BackendChoice,
+    progress: &dyn Fn(Progress),
+) -> Result<Reply, WorkerError> {
+    *slot.borrow_mut() = None;
+    let engine = Engine::load(candidates, backend, progress).await?;
+    let info = engine.info();
+    *slot.borrow_mut() = Some(Rc::new(engine));
+    Ok(Reply::Loaded(info))
 }
 
 /// Called from the worker's `main`.

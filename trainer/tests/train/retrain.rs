@@ -206,6 +206,11 @@ fn retrain_ledgers_gates_promotes_resumes_and_is_idempotent() {
     assert!(again.contains("nothing new"), "{again}");
     assert_eq!(history(&reg).len(), 5);
     assert_eq!(ledger(&work).len(), 3);
+    // --watch polls the same loop (bounded here).
+    let mut watch = args.to_vec();
+    watch.extend(["--watch", "--interval-secs", "0", "--max-polls", "2"]);
+    let polled = ok(&glassbox(&watch, &[]));
+    assert_eq!(polled.matches("nothing new").count(), 2, "{polled}");
 
     // New data and a gate the challenger cannot pass: registered as challenger, not promoted.
     std::fs::write(
