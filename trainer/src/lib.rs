@@ -36,6 +36,8 @@ mod io;
 pub mod load;
 mod metrics;
 mod plots;
+#[cfg(test)]
+mod python_reference;
 pub mod registry;
 mod retrain;
 mod run_dir;

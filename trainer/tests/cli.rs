@@ -1,5 +1,6 @@
 //! The `glassbox` binary on the real base model: output formats, bad input, bundles.
 
+mod cli_runner;
 /// Fixtures shared by the model's and the trainer's tests.
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -7,15 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use cli_runner::glassbox;
 use serde_json::Value;
-
-fn glassbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .current_dir(common::root())
-        .args(args)
-        .output()
-        .expect("glassbox runs")
-}
 
 fn ok_json(out: &Output) -> Value {
     assert!(

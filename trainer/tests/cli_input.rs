@@ -3,6 +3,7 @@
 //! item is answered exactly as the same text given as an argument; `--format` variants; and
 //! a 10,000-line input that streams.
 
+mod cli_runner;
 /// Fixtures shared by the model's and the trainer's tests.
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -17,15 +18,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use cli_runner::glassbox;
 use serde_json::Value;
-
-fn glassbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .current_dir(common::root())
-        .args(args)
-        .output()
-        .expect("glassbox runs")
-}
 
 /// `glassbox ARGS` with `stdin` as its standard input.
 fn glassbox_stdin(args: &[&str], stdin: &[u8]) -> Output {

@@ -2,6 +2,7 @@
 //! alarm fires on movie reviews and stays quiet on the held-out tweets the model never saw;
 //! profiles are reproducible, hashed into the manifest and refused when edited.
 
+mod cli_runner;
 /// Fixtures shared by the model's and the trainer's tests.
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -9,19 +10,12 @@ mod serve_client;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use cli_runner::glassbox;
 use serde_json::Value;
 
 const BUNDLE: &str = "public/models/default";
-
-fn glassbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .current_dir(common::root())
-        .args(args)
-        .output()
-        .expect("glassbox runs")
-}
 
 fn ok(out: &Output) -> String {
     assert!(

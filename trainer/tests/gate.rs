@@ -2,24 +2,17 @@
 //! not better (exit 3), the report files exist, and McNemar sees no discordant sentence.
 //! Refusals: bundles with different label sets, a missing bundle, unreadable rules.
 
+mod cli_runner;
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use cli_runner::glassbox;
 use serde_json::Value;
 
 const BUNDLE: &str = "public/models/default";
-
-fn glassbox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .current_dir(common::root())
-        .args(args)
-        .output()
-        .expect("glassbox runs")
-}
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("glassbox-gate-{}-{name}", std::process::id()));

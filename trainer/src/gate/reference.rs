@@ -4,10 +4,6 @@
 //! Python comes from the project's `.venv` when it exists, else `python3`; scipy missing is
 //! a failure, not a skip.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -16,43 +12,8 @@ use super::bootstrap::{paired_bootstrap, Interval, Resampling};
 use super::mcnemar::exact_p_value;
 use super::pairs::{PairedSentences, PairedSpans};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn python() -> PathBuf {
-    let venv = root().join(".venv/bin/python");
-    if venv.is_file() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
 fn reference(cases: &Value) -> Value {
-    let script = root().join("tests/reference/gate_reference.py");
-    let mut child = Command::new(python())
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python().display()));
-    let input = cases.to_string();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{} failed (pip install -r tests/reference/requirements.txt): {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::python_reference::run("gate_reference.py", cases)
 }
 
 /// (b, c) tables from tiny to tens of thousands of discordant items.

@@ -130,15 +130,7 @@ impl Retrain {
             &earlier.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
         )?;
         report_intake(&intake.entries);
-        let batch = format!(
-            "b{:04}",
-            1 + entries
-                .iter()
-                .filter_map(|e| e.batch.as_ref())
-                .collect::<std::collections::BTreeSet<_>>()
-                .len()
-        );
-        let mut files = earlier;
+        let batch = next_batch(&entries);
         let new_items: usize = intake.entries.iter().map(|e| e.kept).sum();
         let mut entries = intake.entries;
         if new_items == 0 {
@@ -146,17 +138,10 @@ impl Retrain {
             eprintln!("nothing new in {}", self.data.display());
             return Ok(None);
         }
+        let mut files = earlier;
         let dir = self.work.join("batches").join(&batch);
         for items in &intake.items {
-            let tc = recipe
-                .tasks
-                .iter()
-                .find(|t| t.name == items.task)
-                .expect("intake names recipe tasks");
-            files.push((
-                items.task.clone(),
-                write_batch_file(&dir, tc, &items.examples)?,
-            ));
+            files.push((items.task.clone(), write_items(&dir, &recipe, items)?));
         }
         for e in entries.iter_mut().filter(|e| e.kept > 0) {
             e.batch = Some(batch.clone());
@@ -365,6 +350,27 @@ fn batch_files(entries: &[ledger::Entry], work: &Path) -> Vec<(String, PathBuf)>
         }
     }
     out
+}
+
+/// The name of the next batch: one more than the batches the ledger names.
+fn next_batch(entries: &[ledger::Entry]) -> String {
+    let batches: std::collections::BTreeSet<_> =
+        entries.iter().filter_map(|e| e.batch.as_ref()).collect();
+    format!("b{:04}", batches.len() + 1)
+}
+
+/// Writes one task's new items into the batch folder.
+fn write_items(
+    dir: &Path,
+    recipe: &TrainConfig,
+    items: &super::intake::NewItems,
+) -> Result<PathBuf> {
+    let tc = recipe
+        .tasks
+        .iter()
+        .find(|t| t.name == items.task)
+        .context("intake named a task the recipe lacks")?;
+    write_batch_file(dir, tc, &items.examples)
 }
 
 /// The next minor version above every registered one.

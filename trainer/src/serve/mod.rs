@@ -206,23 +206,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
 /// turns `/ready` on when it is warm. A bundle that fails to load stops the server with the
 /// loader's message.
 async fn run<B: Backend>(args: ServeArgs, device: B::Device) -> Result<()> {
-    let metrics = Arc::new(Metrics::new()?);
     let api_key = ApiKey::configured(args.api_key_file.as_deref())?.map(Arc::new);
-    let mut shared = Shared::new(
-        args.limits(),
-        metrics.clone(),
-        ResultCache::new(args.cache_bytes),
-    );
-    shared.io_log = IoLog::new(args.log_io_sample, args.log_io_seed, args.redact_entities)?;
-    shared.reloader = Some(reloader::<B>(&args, device, metrics));
-    if args.ab.enabled() {
-        shared.ab = Some(Arc::new(ab::Ab::new(&args.ab)?));
-    }
-    shared.drift = Some(Arc::new(drift::DriftMonitor::new(
-        &args.drift,
-        shared.metrics.registry(),
-    )?));
-    let shared = Arc::new(shared);
+    let shared = shared_state::<B>(&args, device)?;
     reload::on_sighup(shared.clone()).context("cannot listen for SIGHUP")?;
     drift::spawn_periodic(
         shared.clone(),
@@ -246,36 +231,48 @@ async fn run<B: Backend>(args: ServeArgs, device: B::Device) -> Result<()> {
             .with_graceful_shutdown(shutdown(stopped))
             .into_future(),
     );
-    let first = async {
-        let loader = shared.reloader.as_ref().context("no loader")?;
-        let model = loader.load(args.source().resolve()?).await?;
-        let challenger = match args.challenger_source() {
-            Some(source) => Some(
-                loader
-                    .load(source.resolve().context("the A/B challenger")?)
-                    .await?,
-            ),
-            None => None,
-        };
-        anyhow::Ok((model, challenger))
-    };
-    match first.await {
-        Ok((model, challenger)) => {
-            if let Some(c) = challenger {
-                tracing::info!(version = %c.info.model_version, weight = args.ab.ab_weight, shadow = args.ab.shadow, "challenger loaded");
-                shared.set_challenger(c);
-            }
-            shared.set_model(model);
-            tracing::info!("ready");
-        }
-        Err(e) => {
-            let _ = stop.send(true);
-            let _ = server.await;
-            return Err(e);
-        }
+    if let Err(e) = load_first(&shared, &args).await {
+        let _ = stop.send(true);
+        let _ = server.await;
+        return Err(e);
     }
+    tracing::info!("ready");
     server.await.context("server task failed")??;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// What the handlers share, before any model is loaded.
+fn shared_state<B: Backend>(args: &ServeArgs, device: B::Device) -> Result<Arc<Shared>> {
+    let metrics = Arc::new(Metrics::new()?);
+    let mut shared = Shared::new(
+        args.limits(),
+        metrics.clone(),
+        ResultCache::new(args.cache_bytes),
+    );
+    shared.io_log = IoLog::new(args.log_io_sample, args.log_io_seed, args.redact_entities)?;
+    shared.reloader = Some(reloader::<B>(args, device, metrics));
+    if args.ab.enabled() {
+        shared.ab = Some(Arc::new(ab::Ab::new(&args.ab)?));
+    }
+    shared.drift = Some(Arc::new(drift::DriftMonitor::new(
+        &args.drift,
+        shared.metrics.registry(),
+    )?));
+    Ok(Arc::new(shared))
+}
+
+/// Loads the model (and the A/B challenger) and starts serving them; `/ready` turns 200.
+async fn load_first(shared: &Shared, args: &ServeArgs) -> Result<()> {
+    let loader = shared.reloader.as_ref().context("no loader")?;
+    let model = loader.load(args.source().resolve()?).await?;
+    if let Some(source) = args.challenger_source() {
+        let dir = source.resolve().context("the A/B challenger")?;
+        let c = loader.load(dir).await?;
+        tracing::info!(version = %c.info.model_version, weight = args.ab.ab_weight, shadow = args.ab.shadow, "challenger loaded");
+        shared.set_challenger(c);
+    }
+    shared.set_model(model);
     Ok(())
 }
 

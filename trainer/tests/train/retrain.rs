@@ -12,20 +12,21 @@ use serde_json::Value;
 use crate::common;
 use crate::fixtures::{glassbox, ok, setup};
 
-fn history(reg: &Path) -> Vec<Value> {
-    std::fs::read_to_string(reg.join("history.jsonl"))
+/// The objects of a JSONL file.
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
+fn history(reg: &Path) -> Vec<Value> {
+    jsonl(&reg.join("history.jsonl"))
+}
+
 fn ledger(work: &Path) -> Vec<Value> {
-    std::fs::read_to_string(work.join("ledger.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    jsonl(&work.join("ledger.jsonl"))
 }
 
 fn alias(reg: &Path, name: &str) -> String {
