@@ -39,8 +39,8 @@ server_log=$(mktemp)
 # schemathesis keeps a cache of past failures in .schemathesis/ under its working directory
 # and replays them first: run it in a fresh one, so every run is the same seeded run.
 st_dir=$(mktemp -d)
-# --enable-attention: /attention is part of the contract too.
-"$BIN" serve --bundle "$BUNDLE" --port "$port" --enable-attention >"$server_log" 2>&1 &
+# --enable-attention: /attention is part of the contract too; --ab-log: so is /feedback.
+"$BIN" serve --bundle "$BUNDLE" --port "$port" --enable-attention --ab-log "$st_dir/ab.jsonl" >"$server_log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$server_log" "$st_dir"' EXIT
 

@@ -231,3 +231,20 @@ fn feedback_without_a_log_and_bad_flags_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_log_without_a_challenger_records_the_one_arm_and_feedback() {
+    let dir = scratch("one-arm");
+    let log = dir.join("ab.jsonl");
+    let server = Server::start(&["--ab-log", log.to_str().unwrap()]);
+    let r = server.post("/predict", &json!({"inputs": "I love it"}));
+    assert_eq!(
+        (r.status, r.header("x-glassbox-arm")),
+        (200, Some("champion"))
+    );
+    let id = r.header("x-request-id").unwrap().to_string();
+    let fb = server.post("/feedback", &json!({"request_id": id, "label": "positive"}));
+    assert_eq!(fb.status, 202, "{}", fb.body);
+    let kinds: Vec<Value> = log_lines(&log).iter().map(|e| e["kind"].clone()).collect();
+    assert_eq!(kinds, [json!("prediction"), json!("feedback")]);
+}

@@ -252,7 +252,9 @@ fn shared_state<B: Backend>(args: &ServeArgs, device: B::Device) -> Result<Arc<S
     );
     shared.io_log = IoLog::new(args.log_io_sample, args.log_io_seed, args.redact_entities)?;
     shared.reloader = Some(reloader::<B>(args, device, metrics));
-    if args.ab.enabled() {
+    // A log alone (no challenger) still records every prediction and /feedback: a one-arm
+    // report of the model in production.
+    if args.ab.enabled() || args.ab.ab_log.is_some() {
         shared.ab = Some(Arc::new(ab::Ab::new(&args.ab)?));
     }
     shared.drift = Some(Arc::new(drift::DriftMonitor::new(

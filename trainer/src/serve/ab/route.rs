@@ -160,8 +160,12 @@ pub(crate) struct FeedbackRequest {
     request_body(content = FeedbackRequest, example = json!({"request_id": "0f8c2b1e-8d0b-4a53-9c1e-3f3b8e2d9a41", "index": 0, "label": "positive"})),
     responses(
         (status = 202, description = "Recorded in the A/B log.", body = Value, example = json!({"status": "recorded"})),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody,
+            example = json!({"error": "Failed to parse the request body as JSON: expected value at line 1 column 1", "error_type": "bad_request"})),
         (status = 401, description = "An API key is configured and the request lacks it.", body = ErrorBody,
             example = json!({"error": "this route needs an API key: send `Authorization: Bearer <key>`", "error_type": "unauthorized"})),
+        (status = 415, description = "The body is not sent as `application/json`.", body = ErrorBody,
+            example = json!({"error": "Expected request with `Content-Type: application/json`", "error_type": "bad_request"})),
         (status = 403, description = "The server keeps no A/B log (start it with --ab-log FILE).", body = ErrorBody,
             example = json!({"error": "feedback needs an A/B log: start the server with --ab-log FILE", "error_type": "disabled"})),
         (status = 422, description = "Not a feedback object, or the label is not one of the model's classes.", body = ErrorBody,
