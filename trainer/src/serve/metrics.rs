@@ -42,6 +42,8 @@ pub(crate) struct Metrics {
     pub ab_predicted_class: IntCounterVec,
     /// `POST /feedback` labels recorded.
     pub feedback: IntCounter,
+    /// Shadow copies dropped because `SHADOW_IN_FLIGHT` were already running.
+    pub ab_shadow_dropped: IntCounter,
 }
 
 /// Latency buckets from 0.5 ms to 30 s: a cache hit and an overloaded queue both fall inside.
@@ -118,6 +120,11 @@ impl Metrics {
                 &["arm", "label"],
             )?,
             feedback: counter(&r, "feedback_total", "True labels received by /feedback")?,
+            ab_shadow_dropped: counter(
+                &r,
+                "ab_shadow_dropped_total",
+                "Shadow copies dropped under load",
+            )?,
             registry: r,
         })
     }

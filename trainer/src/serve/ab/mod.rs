@@ -70,6 +70,9 @@ impl AbArgs {
     }
 }
 
+/// Shadow copies being answered at once, at most.
+pub const SHADOW_IN_FLIGHT: usize = 64;
+
 /// The two arms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arm {
@@ -93,6 +96,10 @@ pub struct Ab {
     pub header: String,
     pub seed: u64,
     pub log: Option<log::AbLog>,
+    /// Shadow copies in flight at most (they run after the answer and hold no request
+    /// permit); beyond it a copy is dropped and counted, so a slow challenger cannot pile up
+    /// work under load.
+    pub shadow_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Ab {
@@ -103,6 +110,7 @@ impl Ab {
             header: a.ab_client_header.to_ascii_lowercase(),
             seed: a.ab_seed,
             log: a.ab_log.as_deref().map(log::AbLog::open).transpose()?,
+            shadow_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(SHADOW_IN_FLIGHT)),
         })
     }
 
@@ -148,6 +156,7 @@ mod tests {
             header: "x-client-id".into(),
             seed: 3,
             log: None,
+            shadow_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 

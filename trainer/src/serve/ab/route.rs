@@ -79,8 +79,15 @@ pub(crate) fn after_predict(
         &a.items,
     );
     if ab.shadow {
+        let Ok(slot) = ab.shadow_slots.clone().try_acquire_owned() else {
+            s.metrics.ab_shadow_dropped.inc();
+            return;
+        };
         let (s, id) = (s.clone(), id.0.clone());
-        tokio::spawn(async move { shadow(s, ab, id, who, copy).await });
+        tokio::spawn(async move {
+            shadow(s, ab, id, who, copy).await;
+            drop(slot);
+        });
     }
 }
 
