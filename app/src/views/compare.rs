@@ -10,16 +10,7 @@ use leptos::prelude::*;
 use crate::protocol::{SentenceOut, WorkerError};
 use crate::registry::compare::{Compare, Compared};
 use crate::state::{Model, State};
-
-/// The class distribution as JSON (label → probability), for tests and exact numbers.
-fn probs_json(labels: &[String], probs: &[f32]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = labels
-        .iter()
-        .zip(probs)
-        .map(|(l, p)| (l.clone(), serde_json::json!(p)))
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
+use crate::views::results::probs_json;
 
 #[component]
 pub fn ComparePanel() -> impl IntoView {

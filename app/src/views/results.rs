@@ -15,7 +15,7 @@ use crate::state::{Model, Row, State};
 use crate::views::lesson::highlights;
 
 /// JSON of the class distribution, for tests and for people who want the exact numbers.
-fn probs_json(labels: &[String], probs: &[f32]) -> String {
+pub(crate) fn probs_json(labels: &[String], probs: &[f32]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = labels
         .iter()
         .zip(probs)

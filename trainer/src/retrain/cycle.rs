@@ -123,12 +123,7 @@ impl Retrain {
         let recipe = recipe_of(&reg.bundle_dir(&champion))?;
         let entries = ledger::read(&self.ledger_file())?;
         let earlier = batch_files(&entries, &self.work);
-        let intake = take_in(
-            &self.data,
-            &recipe,
-            &entries,
-            &earlier.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
-        )?;
+        let intake = take_in(&self.data, &recipe, &entries, &earlier)?;
         report_intake(&intake.entries);
         let batch = next_batch(&entries);
         let new_items: usize = intake.entries.iter().map(|e| e.kept).sum();

@@ -5,7 +5,7 @@
 //! against everything the model line has seen: the recipe's own data (every split, so no test
 //! item sneaks into training) and earlier batches.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -31,20 +31,21 @@ pub struct Intake {
     pub items: Vec<NewItems>,
 }
 
-/// Reads the files of `data` that `ledger` has not seen. `earlier` are earlier batches' files.
+/// Reads the files of `data` that `ledger` has not seen. `earlier` are earlier batches'
+/// files with their task.
 pub fn take_in(
     data: &Path,
     recipe: &TrainConfig,
     ledger: &[Entry],
-    earlier: &[PathBuf],
+    earlier: &[(String, PathBuf)],
 ) -> Result<Intake> {
-    let mut seen = known_items(recipe, earlier)?;
+    let mut known = known_items(recipe, earlier)?;
     let mut intake = Intake {
         entries: vec![],
         items: vec![],
     };
     for file in new_files(data, ledger)? {
-        let (entry, examples) = one_file(&file, recipe, &mut seen);
+        let (entry, examples) = one_file(&file, recipe, &mut known);
         if let (Some(task), Some(ex)) = (&entry.task, examples) {
             merge(&mut intake.items, task, ex);
         }
@@ -80,7 +81,7 @@ fn is_hidden(p: &Path) -> bool {
 fn one_file(
     file: &(PathBuf, String),
     recipe: &TrainConfig,
-    seen: &mut HashSet<String>,
+    known: &mut Known,
 ) -> (Entry, Option<Examples>) {
     let (path, sha) = file;
     let mut entry = Entry {
@@ -97,13 +98,12 @@ fn one_file(
     };
     let result = task_for(path, recipe).and_then(|tc| {
         entry.task = Some(tc.name.clone());
-        let labels = main_labels(tc)?;
-        load_extra(tc, path, &labels)
+        load_extra(tc, path, &known.labels[&tc.name])
     });
     match result {
         Ok(examples) => {
             entry.items = count(&examples);
-            let kept = keep_new(examples, seen);
+            let kept = keep_new(examples, &mut known.seen);
             entry.kept = count(&kept);
             entry.duplicates = entry.items - entry.kept;
             entry.status = "accepted".into();
@@ -134,11 +134,6 @@ fn task_for<'a>(path: &Path, recipe: &'a TrainConfig) -> Result<&'a TaskConfig> 
         .with_context(|| format!("{}: the model has no {kind:?} task", path.display()))
 }
 
-/// The task's labels as its main file settles them (the model's logit order).
-fn main_labels(tc: &TaskConfig) -> Result<Vec<String>> {
-    Ok(load_task(tc)?.labels)
-}
-
 /// Identity of an item for de-duplication: its kind and text (or tokens).
 fn keys(examples: &Examples) -> Vec<String> {
     match examples {
@@ -150,19 +145,32 @@ fn keys(examples: &Examples) -> Vec<String> {
     }
 }
 
-/// Everything the model line has seen: the recipe's data, every split, and earlier batches.
-fn known_items(recipe: &TrainConfig, earlier: &[PathBuf]) -> Result<HashSet<String>> {
-    let mut seen = HashSet::new();
+/// What the model line knows, read once per intake: every item it has seen and each task's
+/// labels as its main file settles them (the model's logit order).
+struct Known {
+    seen: HashSet<String>,
+    labels: HashMap<String, Vec<String>>,
+}
+
+/// The recipe's data (every split), its extra files and earlier batches, with the labels.
+fn known_items(recipe: &TrainConfig, earlier: &[(String, PathBuf)]) -> Result<Known> {
+    let mut known = Known {
+        seen: HashSet::new(),
+        labels: HashMap::new(),
+    };
     for tc in &recipe.tasks {
         let data = load_task(tc)?;
-        seen.extend(keys(&data.examples));
-        for f in tc.extra_train.iter().chain(earlier) {
-            if let Ok(ex) = load_extra(tc, f, &data.labels) {
-                seen.extend(keys(&ex));
-            }
+        known.seen.extend(keys(&data.examples));
+        let batches = earlier
+            .iter()
+            .filter(|(t, _)| *t == tc.name)
+            .map(|(_, f)| f);
+        for f in tc.extra_train.iter().chain(batches) {
+            known.seen.extend(keys(&load_extra(tc, f, &data.labels)?));
         }
+        known.labels.insert(tc.name.clone(), data.labels);
     }
-    Ok(seen)
+    Ok(known)
 }
 
 /// The examples whose key is new (also new within the file), recording their keys.

@@ -32,6 +32,24 @@ pub fn ok(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Waits (at most 300 s) until `ready` holds while `child` still runs, then kills it with
+/// SIGKILL: a run interrupted mid-way, not one that had already finished.
+pub fn kill_when(child: &mut std::process::Child, ready: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run finished before it could be killed"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(300),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+}
+
 pub fn tmp(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("train")

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -146,27 +145,13 @@ fn a_run_killed_mid_way_resumes_to_the_same_weights() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    loop {
+    kill_when(&mut child, || {
         let state = std::fs::read(run_b.join("checkpoint/state.json")).ok();
         let step = state
             .and_then(|s| serde_json::from_slice::<Value>(&s).ok())
-            .and_then(|v| v["step"].as_u64())
-            .unwrap_or(0);
-        if step >= 12 {
-            break;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "run finished before it could be killed"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL on Unix
+            .and_then(|v| v["step"].as_u64());
+        step.unwrap_or(0) >= 12
+    });
     let status = child.wait().unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(9), "the run was killed, not finished");

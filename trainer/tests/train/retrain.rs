@@ -5,12 +5,11 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::common;
-use crate::fixtures::{glassbox, ok, setup};
+use crate::fixtures::{glassbox, kill_when, ok, setup};
 
 /// The objects of a JSONL file.
 fn jsonl(path: &Path) -> Vec<Value> {
@@ -114,19 +113,9 @@ fn retrain_ledgers_gates_promotes_resumes_and_is_idempotent() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !work.join("runs/b0001/checkpoint/state.json").is_file() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "retrain finished before it could be killed"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
+    kill_when(&mut child, || {
+        work.join("runs/b0001/checkpoint/state.json").is_file()
+    });
     child.wait().unwrap();
     let resumed = glassbox(&args, &[]);
     let out = ok(&resumed);
