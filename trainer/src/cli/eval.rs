@@ -1,6 +1,6 @@
 //! `glassbox eval`: score a bundle or a run on a split of its data.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
@@ -31,9 +31,17 @@ pub struct EvalArgs {
     /// Print the scores as JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Score the bundle on the external sets this TOML file declares (`configs/ood.toml`),
+    /// next to its own test split, with out-of-distribution detection (writes ood.json,
+    /// ood.md and a chart to --out, default `ood-report`).
+    #[arg(long, requires = "bundle")]
+    external: Option<PathBuf>,
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
+    if let (Some(file), Some(bundle)) = (&a.external, &a.bundle) {
+        return external(file, bundle, &a);
+    }
     let run = a.run.as_ref().map(RunDir::new);
     let out = a.out.or_else(|| run.as_ref().map(|r| r.eval_dir(&a.split)));
     let scores = with_backend!(a.backend, |B, device| {
@@ -56,6 +64,27 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         }
         eprintln!("scores, errors.jsonl and charts written to {}", o.display());
     }
+    Ok(())
+}
+
+/// `--external`: the out-of-distribution report.
+fn external(file: &Path, bundle: &Path, a: &EvalArgs) -> Result<()> {
+    let cfg = crate::ood::sets::OodConfig::load(file)?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("ood-report"));
+    let report = with_backend!(a.backend, |B, device| {
+        let loaded = crate::load::load_dir::<B>(bundle, &device)?.with_kernels(a.kernels);
+        crate::ood::run(bundle, &loaded, &cfg, &device)?
+    });
+    crate::ood::report::write(&out, &report)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::ood::report::table(&report));
+    }
+    eprintln!(
+        "ood.json, ood.md and the chart written to {}",
+        out.display()
+    );
     Ok(())
 }
 

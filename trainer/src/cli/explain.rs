@@ -9,18 +9,17 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use burn::prelude::*;
 use glassbox_model::text::decode::{argmax, words, Word};
-use glassbox_model::view::explain::{drop_word, head_mean, rollout};
+use glassbox_model::view::explain::{head_mean, rollout};
 use glassbox_model::view::readout::SentenceResult;
-use glassbox_model::view::{read, ReadBack};
+use glassbox_model::view::ReadBack;
 use glassbox_model::Tokenized;
 use serde::Serialize;
 
 use crate::backend::BackendKind;
+use crate::infer::forward_batch;
+use crate::infer::occlusion::occluded_probs;
 use crate::load::{load_dir, Loaded};
 use crate::with_backend;
-
-/// Sentences per occlusion forward pass.
-const OCCLUSION_BATCH: usize = 16;
 
 #[derive(clap::Args)]
 pub struct ExplainArgs {
@@ -89,7 +88,8 @@ fn explanation<B: Backend>(
     if let Some(tr) = &t.truncation {
         eprintln!("note: {}", tr.message());
     }
-    let full = forward(loaded, vec![t.clone()], &ReadBack::all_attention(1), device)?.remove(0);
+    let full =
+        forward_batch(loaded, vec![t.clone()], &ReadBack::all_attention(1), device)?.remove(0);
     let ws = words(&t);
     if ws.is_empty() {
         bail!("the text has no words to explain");
@@ -108,35 +108,6 @@ fn explanation<B: Backend>(
         spearman_occlusion_last_layer: spearman(&occ, &last),
         words: scores,
     })
-}
-
-fn forward<B: Backend>(
-    loaded: &Loaded<B>,
-    items: Vec<Tokenized>,
-    what: &ReadBack,
-    device: &B::Device,
-) -> Result<Vec<SentenceResult>> {
-    let o = loaded
-        .model
-        .forward_texts_with(&loaded.tokenizer, &items, &loaded.kernels, device);
-    Ok(read(o, what)?.split(items))
-}
-
-/// p(class `best`) for the sentence with each word left out in turn.
-fn occluded_probs<B: Backend>(
-    loaded: &Loaded<B>,
-    t: &Tokenized,
-    ws: &[Word],
-    best: usize,
-    device: &B::Device,
-) -> Result<Vec<f32>> {
-    let variants: Vec<Tokenized> = ws.iter().map(|w| drop_word(t, w.id)).collect();
-    let mut out = Vec::with_capacity(variants.len());
-    for chunk in variants.chunks(OCCLUSION_BATCH) {
-        let rs = forward(loaded, chunk.to_vec(), &ReadBack::Outputs, device)?;
-        out.extend(rs.iter().map(|r| r.sentence_probs[best]));
-    }
-    Ok(out)
 }
 
 fn word_scores(

@@ -3,6 +3,7 @@
 
 mod ab_report;
 mod alerts;
+mod attack;
 mod bench;
 mod bench_train;
 mod drift;
@@ -13,6 +14,7 @@ mod gate;
 mod infer;
 mod registry;
 mod retrain;
+mod robustness;
 mod train;
 
 use anyhow::Result;
@@ -96,6 +98,12 @@ enum Command {
     /// intervals, the difference with Newcombe's interval and a two-proportion test (A/B), or
     /// McNemar's exact test (shadow).
     AbReport(ab_report::AbReportArgs),
+    /// CheckList-style behavioural tests of both heads from a TOML suite (MFT, INV, DIR):
+    /// failure rate per test in robustness.json, robustness.md and robustness.svg.
+    Robustness(robustness::RobustnessArgs),
+    /// Adversarial search: greedy word substitution (WordNet synonyms, one-character edits)
+    /// ranked by occlusion importance; success rate, words changed, every adversarial text.
+    Attack(attack::AttackArgs),
 }
 
 #[derive(clap::Args)]
@@ -135,5 +143,7 @@ pub fn main() -> Result<()> {
         Command::Registry(a) => registry::registry(a),
         Command::Retrain(a) => retrain::retrain(a),
         Command::AbReport(a) => ab_report::ab_report(a),
+        Command::Robustness(a) => robustness::robustness(a),
+        Command::Attack(a) => attack::attack(a),
     }
 }

@@ -49,7 +49,8 @@ const STOPWORDS: &[&str] = &[
     "will", "with", "you", "your",
 ];
 
-fn is_stopword(w: &str) -> bool {
+/// Whether `w` is a function word (case-insensitive); `glassbox attack` leaves these alone too.
+pub(crate) fn is_stopword(w: &str) -> bool {
     STOPWORDS.contains(&w.to_lowercase().as_str())
 }
 

@@ -28,7 +28,7 @@ pub const EVAL_BATCH: usize = 64;
 
 /// Logits of each example `idx`, row-major and aligned with `idx` (`[classes]` for
 /// sentences, `[pieces × tags]` for tokens), in batches of similar length.
-fn logits<B: Backend>(
+pub(crate) fn logits<B: Backend>(
     model: &Glassbox<B>,
     kernels: &Kernels<B>,
     batcher: Batcher,

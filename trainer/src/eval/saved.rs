@@ -45,33 +45,20 @@ pub fn eval<B: Backend>(
         kernels,
     } = source;
     // The tokenizer comes from the bundle itself, or from the run's base model.
-    let (model, train, tok_dir): (Glassbox<B>, TrainConfig, std::path::PathBuf) = match (
-        bundle, run,
-    ) {
-        (Some(dir), _) => {
-            let loaded = crate::load::load_dir::<B>(dir, device)?;
-            let Some(cfg) = loaded
-                .manifest
-                .as_ref()
-                .and_then(|m| m.training.as_ref())
-                .and_then(|t| t.get("config"))
-            else {
-                bail!(
-                    "bundle {} records no training recipe (it was not exported from a run), so there is no split to evaluate on",
-                    dir.display()
-                );
-            };
-            let train: TrainConfig = serde_json::from_value(cfg.clone())
-                .context("the bundle's training recipe does not parse")?;
-            (loaded.model, train, dir.to_path_buf())
-        }
-        (None, Some(run)) => {
-            let rm = crate::run_dir::RunDir::new(run).load_model::<B>(device)?;
-            let base = rm.train.base_model.clone();
-            (rm.model, rm.train, base)
-        }
-        (None, None) => bail!("pass --bundle DIR or --run DIR"),
-    };
+    let (model, train, tok_dir): (Glassbox<B>, TrainConfig, std::path::PathBuf) =
+        match (bundle, run) {
+            (Some(dir), _) => {
+                let loaded = crate::load::load_dir::<B>(dir, device)?;
+                let train = recipe(&loaded, dir)?;
+                (loaded.model, train, dir.to_path_buf())
+            }
+            (None, Some(run)) => {
+                let rm = crate::run_dir::RunDir::new(run).load_model::<B>(device)?;
+                let base = rm.train.base_model.clone();
+                (rm.model, rm.train, base)
+            }
+            (None, None) => bail!("pass --bundle DIR or --run DIR"),
+        };
     let kernels = kernels.for_model(&model);
     let (_, tok) = crate::load::read_tokenizer(&tok_dir, train.max_seq_len)?;
     let (tasks, _) = prepare(&train, &tok)?;
@@ -88,4 +75,21 @@ pub fn eval<B: Backend>(
         report::write_eval(out, &tasks, split, &scores, &preds)?;
     }
     Ok(scores)
+}
+
+/// The training recipe a bundle's manifest records (its data, splits and seed), which
+/// rebuilds the exact splits it was trained and scored on.
+pub fn recipe<B: Backend>(loaded: &crate::load::Loaded<B>, dir: &Path) -> Result<TrainConfig> {
+    let Some(cfg) = loaded
+        .manifest
+        .as_ref()
+        .and_then(|m| m.training.as_ref())
+        .and_then(|t| t.get("config"))
+    else {
+        bail!(
+            "bundle {} records no training recipe (it was not exported from a run), so there is no split to evaluate on",
+            dir.display()
+        );
+    };
+    serde_json::from_value(cfg.clone()).context("the bundle's training recipe does not parse")
 }

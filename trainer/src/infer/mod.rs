@@ -7,6 +7,7 @@ use glassbox_model::view::{read, ReadBack};
 use glassbox_model::Tokenized;
 
 pub mod input;
+pub(crate) mod occlusion;
 pub(crate) mod output;
 pub mod predict;
 pub mod sink;

@@ -1,0 +1,223 @@
+//! One attack per text: the model's class and its distribution, each word's occlusion
+//! importance (`infer::occlusion`, the numbers `glassbox explain` shows), candidates for the
+//! content words, and the greedy search ([`super::search`]) scoring candidates through the
+//! same batched forward pass as `glassbox predict`. A text that cannot be attacked becomes an
+//! error result; the others go on.
+
+use anyhow::{bail, Result};
+use burn::prelude::*;
+use glassbox_model::text::decode::{argmax, words, Word};
+use glassbox_model::view::ReadBack;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::candidates::Candidates;
+use super::search::{greedy, Change, Sentence, Slot};
+use crate::infer::occlusion::occluded_probs;
+use crate::infer::{forward_batch, run, tokenize_all};
+use crate::load::Loaded;
+
+/// Texts per forward pass when scoring candidates.
+const BATCH: usize = 32;
+
+/// A text to attack.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// How messages name it: `FILE:LINE` or `test #N`.
+    pub at: String,
+    pub text: Result<String, String>,
+    /// The true class, when known: a text the model already gets wrong is skipped.
+    pub gold: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The class changed within the budget.
+    Succeeded,
+    /// It did not.
+    Failed,
+    /// The model was wrong to begin with (TextAttack's "skipped").
+    Skipped,
+    /// The text could not be attacked (see `error`).
+    Error,
+}
+
+/// What the attack did to one text.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttackResult {
+    pub at: String,
+    pub text: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gold: Option<String>,
+    /// The model's class for `text`, and its probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_label: Option<f32>,
+    /// Where the search ended, its class, and p(`label`) there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adversarial: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adversarial_label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_label_after: Option<f32>,
+    pub changes: Vec<Change>,
+    /// Words in the text (as the tokenizer splits it).
+    pub words: usize,
+    /// Texts the model scored for this attack (occlusion included).
+    pub queries: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl AttackResult {
+    fn bare(t: &Target, status: Status) -> Self {
+        AttackResult {
+            at: t.at.clone(),
+            text: t.text.clone().unwrap_or_default(),
+            status,
+            gold: t.gold.clone(),
+            label: None,
+            p_label: None,
+            adversarial: None,
+            adversarial_label: None,
+            p_label_after: None,
+            changes: Vec::new(),
+            words: 0,
+            queries: 0,
+            error: None,
+        }
+    }
+}
+
+/// The search's settings.
+pub struct Attack<'a> {
+    pub candidates: Candidates<'a>,
+    pub max_changes: usize,
+    pub seed: u64,
+}
+
+impl Attack<'_> {
+    /// Attacks target number `index`; failures become an error result.
+    pub fn one<B: Backend>(
+        &self,
+        loaded: &Loaded<B>,
+        t: &Target,
+        index: usize,
+        device: &B::Device,
+    ) -> AttackResult {
+        match self.try_one(loaded, t, index, device) {
+            Ok(r) => r,
+            Err(e) => AttackResult {
+                error: Some(format!("{}: {e:#}", t.at)),
+                ..AttackResult::bare(t, Status::Error)
+            },
+        }
+    }
+
+    fn try_one<B: Backend>(
+        &self,
+        loaded: &Loaded<B>,
+        t: &Target,
+        index: usize,
+        device: &B::Device,
+    ) -> Result<AttackResult> {
+        let text = match &t.text {
+            Ok(s) => s.clone(),
+            Err(e) => bail!("{e}"),
+        };
+        let tok = tokenize_all(loaded, std::slice::from_ref(&text))?.remove(0);
+        let probs = forward_batch(loaded, vec![tok.clone()], &ReadBack::Outputs, device)?
+            .remove(0)
+            .sentence_probs;
+        let labels = &loaded.config.sentence_labels;
+        let (class, p) = argmax(&probs);
+        let ws = words(&tok);
+        let mut r = AttackResult {
+            label: Some(labels[class].clone()),
+            p_label: Some(p),
+            words: ws.len(),
+            queries: 1,
+            ..AttackResult::bare(t, Status::Skipped)
+        };
+        if t.gold.as_ref().is_some_and(|g| *g != labels[class]) || ws.is_empty() {
+            return Ok(r);
+        }
+        let dropped = occluded_probs(loaded, &tok, &ws, class, device)?;
+        r.queries += ws.len();
+        let sentence = Sentence::new(
+            &text,
+            &ws.iter().map(|w| (w.start, w.end)).collect::<Vec<_>>(),
+        );
+        let slots = self.slots(&sentence, &ws, &dropped, p, index);
+        let score = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
+            let items = tokenize_all(loaded, texts)?;
+            Ok(run(loaded, items, BATCH, false, device)?
+                .into_iter()
+                .map(|s| s.sentence_probs)
+                .collect())
+        };
+        let out = greedy(sentence, probs, class, &slots, self.max_changes, score)?;
+        r.status = if out.flipped(class) {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        };
+        r.queries += out.queries;
+        r.adversarial = Some(out.sentence.text());
+        r.adversarial_label = Some(labels[argmax(&out.probs).0].clone());
+        r.p_label_after = Some(out.probs[class]);
+        r.changes = out.changes;
+        Ok(r)
+    }
+
+    /// The attackable words, most important first: the largest drop in p(class) when the
+    /// word is left out (ties: leftmost first).
+    fn slots(&self, s: &Sentence, ws: &[Word], dropped: &[f32], p: f32, index: usize) -> Vec<Slot> {
+        let mut order: Vec<usize> = (0..ws.len()).collect();
+        order.sort_by(|&a, &b| {
+            (p - dropped[b])
+                .total_cmp(&(p - dropped[a]))
+                .then(a.cmp(&b))
+        });
+        order
+            .into_iter()
+            .map(|position| {
+                let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed, index, position));
+                let candidates = self.candidates.of(&s.words()[position], &mut rng);
+                Slot {
+                    position,
+                    candidates,
+                }
+            })
+            .filter(|s| !s.candidates.is_empty())
+            .collect()
+    }
+}
+
+/// A seed for (text, word): each word's candidates depend only on the attack's seed and
+/// where the word is, not on what was attacked before.
+fn mix(seed: u64, text: usize, word: usize) -> u64 {
+    let mut h = seed ^ 0x243f_6a88_85a3_08d3;
+    for v in [text as u64, word as u64] {
+        h = (h ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 29;
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_differ_by_text_and_word_and_repeat() {
+        assert_eq!(mix(1, 2, 3), mix(1, 2, 3));
+        let all = [mix(1, 2, 3), mix(1, 3, 2), mix(2, 2, 3), mix(1, 2, 4)];
+        let distinct: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), 4);
+    }
+}
