@@ -506,12 +506,16 @@ max_examples = 40
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["task"] == "sentiment");
-    assert!(
-        sentiment.is_some_and(|s| s["examples"].as_u64() > Some(0)),
-        "{}",
-        report["in_distribution"]
-    );
+        .find(|s| s["task"] == "sentiment")
+        .unwrap();
+    assert!(sentiment["examples"].as_u64() > Some(0), "{sentiment}");
+    // A set over all three classes is compared with the whole test split as it is.
+    let native = f(&sentiment["classification"]["macro_avg"]["f1"]);
+    assert!((f(&three["own_test"]) - native).abs() < 1e-9, "{three}");
+    for name in ["binary", "tweets"] {
+        let own = f(&set(&report, name)["own_test"]);
+        assert!(own > 0.0 && own <= 1.0, "{name}: {own}");
+    }
     let md = std::fs::read_to_string(dir.join("ood.md")).unwrap();
     assert!(md.contains("three-way") && md.contains("tweets"));
     assert_vader_sample(set(&report, "vader"));

@@ -152,7 +152,8 @@ impl Attack<'_> {
             &text,
             &ws.iter().map(|w| (w.start, w.end)).collect::<Vec<_>>(),
         );
-        let slots = self.slots(&sentence, &ws, &dropped, p, index);
+        let chars: Vec<char> = text.chars().collect();
+        let slots = self.slots(&sentence, &ws, &dropped, p, index, &chars);
         let score = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
             let items = tokenize_all(loaded, texts)?;
             Ok(run(loaded, items, BATCH, false, device)?
@@ -175,9 +176,19 @@ impl Attack<'_> {
     }
 
     /// The attackable words, most important first: the largest drop in p(class) when the
-    /// word is left out (ties: leftmost first).
-    fn slots(&self, s: &Sentence, ws: &[Word], dropped: &[f32], p: f32, index: usize) -> Vec<Slot> {
-        let mut order: Vec<usize> = (0..ws.len()).collect();
+    /// word is left out (ties: leftmost first). Words of @handles, URLs and contractions stay.
+    fn slots(
+        &self,
+        s: &Sentence,
+        ws: &[Word],
+        dropped: &[f32],
+        p: f32,
+        index: usize,
+        text: &[char],
+    ) -> Vec<Slot> {
+        let mut order: Vec<usize> = (0..ws.len())
+            .filter(|&i| !protected(text, &ws[i]))
+            .collect();
         order.sort_by(|&a, &b| {
             (p - dropped[b])
                 .total_cmp(&(p - dropped[a]))
@@ -198,6 +209,24 @@ impl Attack<'_> {
     }
 }
 
+/// Whether `w` is part of an @handle, a URL or a contraction: changing "@united" or "don't"
+/// piecewise would change who is addressed or make a non-word, not swap a word.
+fn protected(text: &[char], w: &Word) -> bool {
+    let is_space = |i: &usize| text[*i].is_whitespace();
+    let from = (0..w.start.min(text.len()))
+        .rev()
+        .find(is_space)
+        .map_or(0, |i| i + 1);
+    let to = (w.end.min(text.len())..text.len())
+        .find(is_space)
+        .unwrap_or(text.len());
+    let chunk: String = text[from..to].iter().collect();
+    chunk.starts_with('@')
+        || chunk.contains("://")
+        || chunk.starts_with("www.")
+        || chunk.contains(['\'', '’'])
+}
+
 /// A seed for (text, word): each word's candidates depend only on the attack's seed and
 /// where the word is, not on what was attacked before.
 fn mix(seed: u64, text: usize, word: usize) -> u64 {
@@ -212,6 +241,29 @@ fn mix(seed: u64, text: usize, word: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_urls_and_contractions_are_protected() {
+        let text: Vec<char> = "Thanks @united, don't see http://t.co/x great"
+            .chars()
+            .collect();
+        let word = |s: &str| {
+            let at = text.iter().collect::<String>().find(s).unwrap();
+            Word {
+                id: 0,
+                first: 0,
+                last: 0,
+                start: at,
+                end: at + s.len(),
+            }
+        };
+        for w in ["united", "don", "http", "co"] {
+            assert!(protected(&text, &word(w)), "{w}");
+        }
+        for w in ["Thanks", "see", "great"] {
+            assert!(!protected(&text, &word(w)), "{w}");
+        }
+    }
 
     #[test]
     fn seeds_differ_by_text_and_word_and_repeat() {

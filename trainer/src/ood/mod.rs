@@ -6,6 +6,7 @@
 //! that differs from the in-distribution numbers is the data.
 
 pub mod detect;
+pub mod own;
 pub mod read;
 pub mod report;
 pub mod sets;
@@ -28,6 +29,7 @@ use crate::load::Loaded;
 use crate::metrics::classification::{class_scores, ClassReport};
 use crate::metrics::span::{span_scores, SpanReport};
 use detect::{Detection, Scores};
+use own::{OwnSentences, OwnTags, OwnTest};
 use read::{map_tags, read_set, ExternalData};
 use sets::{ExternalSet, OodConfig};
 
@@ -42,6 +44,10 @@ pub struct SetResult {
     pub classification: Option<ClassReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spans: Option<SpanReport>,
+    /// The bundle's own test split scored as this set is (its classes, or its shared types):
+    /// the in-distribution number to read `classification`/`spans` against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_test: Option<f64>,
     /// Against the sentence head's scores on the in-distribution test split.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detection: Option<Detection>,
@@ -60,6 +66,7 @@ struct Scorer<'a, B: Backend> {
     loaded: &'a Loaded<B>,
     tasks: Vec<PreparedTask>,
     inside: Option<Scores>,
+    own: OwnTest,
     device: &'a B::Device,
 }
 
@@ -76,6 +83,7 @@ pub fn run<B: Backend>(
         loaded,
         tasks,
         inside: None,
+        own: OwnTest::default(),
         device,
     };
     // Every set is read and checked before the long in-distribution pass, so a bad file or
@@ -106,11 +114,11 @@ pub fn run<B: Backend>(
 }
 
 impl<B: Backend> Scorer<'_, B> {
-    /// The test split's scores, keeping the sentence head's detection scores for the sets.
+    /// The test split's scores, keeping its predictions to compare every set with.
     fn in_distribution(&mut self) -> Result<Vec<TaskScores>> {
         let pad = self.loaded.tokenizer.pad_id();
         let (model, kernels) = (&self.loaded.model, &self.loaded.kernels);
-        let (scores, _) = crate::eval::evaluate(
+        let (scores, preds) = crate::eval::evaluate(
             model,
             kernels,
             &self.tasks,
@@ -119,10 +127,23 @@ impl<B: Backend> Scorer<'_, B> {
             pad,
             self.device,
         )?;
-        self.inside = match self.sentence_task() {
-            Some(t) => Some(Scores::of(&self.logits(t, t.indices("test"))?)),
-            None => None,
-        };
+        for (t, p) in self.tasks.iter().zip(preds) {
+            match p {
+                Predictions::Sentence { gold, .. } => {
+                    let logits = self.logits(t, t.indices("test"))?;
+                    let labels = t.labels().to_vec();
+                    self.own.sentences.get_or_insert(OwnSentences {
+                        labels,
+                        gold,
+                        logits,
+                    });
+                }
+                Predictions::Token { gold, pred, .. } => {
+                    self.own.tags.get_or_insert(OwnTags { gold, pred });
+                }
+            }
+        }
+        self.inside = self.own.detection();
         Ok(scores)
     }
 
@@ -180,6 +201,7 @@ impl<B: Backend> Scorer<'_, B> {
             truncated: 0,
             classification: None,
             spans: None,
+            own_test: self.own.under(set),
             detection: None,
         };
         let texts = data.texts();
@@ -335,7 +357,7 @@ fn external_task(
 }
 
 /// Position in `allowed` of the largest of `row[allowed[k]]`.
-fn restricted_argmax(row: &[f32], allowed: &[usize]) -> usize {
+pub(crate) fn restricted_argmax(row: &[f32], allowed: &[usize]) -> usize {
     (0..allowed.len())
         .max_by(|&a, &b| row[allowed[a]].total_cmp(&row[allowed[b]]))
         .unwrap_or(0)

@@ -19,15 +19,6 @@ pub fn headline(r: &SetResult) -> (&'static str, f64) {
     }
 }
 
-/// The in-distribution headline of the task a set is scored with.
-fn inside(report: &OodReport, task: &str) -> Option<f64> {
-    report
-        .in_distribution
-        .iter()
-        .find(|s| s.task == task)
-        .map(|s| s.headline().1)
-}
-
 fn fmt(x: Option<f64>) -> String {
     x.filter(|v| v.is_finite())
         .map_or("–".into(), |v| format!("{v:.3}"))
@@ -36,7 +27,7 @@ fn fmt(x: Option<f64>) -> String {
 /// The summary table (markdown, also what the command prints).
 pub fn table(report: &OodReport) -> String {
     let mut s = String::from(
-        "| set | task | examples (cut) | metric | external | own test split | AUROC max-softmax | AUROC energy |\n|---|---|---|---|---|---|---|---|\n",
+        "| set | task | examples (cut) | metric | external | own test split, same mapping | AUROC max-softmax | AUROC energy |\n|---|---|---|---|---|---|---|---|\n",
     );
     for r in &report.sets {
         let (metric, value) = headline(r);
@@ -49,7 +40,7 @@ pub fn table(report: &OodReport) -> String {
             r.examples,
             r.truncated,
             fmt(Some(value)),
-            fmt(inside(report, &r.set.task)),
+            fmt(r.own_test),
             fmt(d.map(|d| d.auroc_max_softmax)),
             fmt(d.map(|d| d.auroc_energy)),
         );
@@ -84,22 +75,36 @@ fn mappings(report: &OodReport) -> String {
     s
 }
 
+/// Each task's headline on the test split over all its classes or types.
+fn native(report: &OodReport) -> String {
+    let parts: Vec<String> = report
+        .in_distribution
+        .iter()
+        .map(|s| {
+            let (metric, v) = s.headline();
+            format!("{} {metric} {v:.3}", s.task)
+        })
+        .collect();
+    parts.join(", ")
+}
+
 pub fn write(out: &Path, report: &OodReport) -> Result<()> {
     std::fs::create_dir_all(out)?;
     write_json(&out.join("ood.json"), report)?;
     let md = format!(
-        "# Out-of-distribution evaluation of `{}`\n\n{}\nAUROC: how well the score separates the bundle's own test split (higher scores) from the set; 0.5 is chance.\n\n## Label mappings\n\n{}",
+        "# Out-of-distribution evaluation of `{}`\n\n{}\nThe bundle's own test split in its own terms: {}.\n\nAUROC: how well the score separates the bundle's own test split (higher scores) from the set; 0.5 is chance.\n\n## Label mappings\n\n{}",
         report.bundle,
         table(report),
+        native(report),
         mappings(report)
     );
     write_atomic(&out.join("ood.md"), md.as_bytes())?;
     let mut bars = Vec::new();
     for r in &report.sets {
         bars.push((r.set.name.clone(), headline(r).1));
-    }
-    for s in &report.in_distribution {
-        bars.push((format!("{} (own test)", s.task), s.headline().1));
+        if let Some(own) = r.own_test {
+            bars.push(("  own test, same mapping".into(), own));
+        }
     }
     crate::plots::bar_chart(
         &out.join("ood"),

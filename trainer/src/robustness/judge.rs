@@ -125,10 +125,10 @@ fn entity(label: &str, slot: &str, (f, p): Seen) -> Option<String> {
         .take(span.1 - span.0)
         .collect();
     let found = match p.type_over(span) {
-        Some(e) => format!("{} {:?}", e.label, e.text),
+        Some(e) => format!("{} “{}”", e.label, e.text),
         None => "no entity".into(),
     };
-    Some(format!("expected {label} on {value:?}, found {found}"))
+    Some(format!("expected {label} on “{value}”, found {found}"))
 }
 
 fn same_class(a: &Prediction, b: &Prediction) -> Option<String> {
@@ -144,7 +144,7 @@ fn same_entity_type(slot: &str, (fa, a): Seen, (fb, b): Seen) -> Option<String> 
             f.text().chars().skip(s).take(e - s).collect()
         };
         format!(
-            "{} over {:?} → {} over {:?}",
+            "{} over “{}” → {} over “{}”",
             name(ta),
             value(fa, sa),
             name(tb),
@@ -273,7 +273,7 @@ mod tests {
         let none = pred("neutral", [0.1, 0.8, 0.1], &[]);
         assert_eq!(
             judge(&c, (&f, &none), None).unwrap(),
-            "expected person on \"John Smith\", found no entity"
+            "expected person on “John Smith”, found no entity"
         );
     }
 
@@ -297,7 +297,7 @@ mod tests {
         };
         assert_eq!(
             judge(&token, (&a, &pa), Some((&b, &pb))).unwrap(),
-            "person over \"John Smith\" → no entity over \"王伟\""
+            "person over “John Smith” → no entity over “王伟”"
         );
         // 王伟 is 6..8: a person span there keeps the type.
         let pb_person = pred("neutral", [0.1, 0.8, 0.1], &[("person", 6, 8)]);
