@@ -46,7 +46,11 @@ fn tags() -> impl Strategy<Value = Vec<&'static str>> {
 
 /// Non-overlapping spans over `0..n`, as (gap before, length, type) runs.
 fn spans() -> impl Strategy<Value = (usize, Vec<TagSpan>)> {
-    let run = (0usize..3, 1usize..4, proptest::sample::select(vec!["person", "loc"]));
+    let run = (
+        0usize..3,
+        1usize..4,
+        proptest::sample::select(vec!["person", "loc"]),
+    );
     (proptest::collection::vec(run, 0..8), 0usize..3).prop_map(|(runs, tail)| {
         let mut at = 0;
         let mut out = Vec::new();

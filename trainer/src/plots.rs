@@ -35,7 +35,8 @@ fn ensure_font() -> Result<()> {
     .map_err(|e| anyhow!(e))
 }
 
-const PALETTE: [RGBColor; 6] = [
+/// Matplotlib's first six category colours, shared by every chart the trainer draws.
+pub(crate) const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -44,7 +45,7 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing chart: {e:?}")
 }
 

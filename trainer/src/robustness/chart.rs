@@ -3,11 +3,12 @@
 //! hand: SVG text is laid out by the viewer, so the chart needs no font on this machine
 //! (plotters' chart builder would, to measure its axis labels).
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::report::{kind_name, TestResult};
+use crate::plots::{err, PALETTE};
 
 const FONT: &str = "sans-serif";
 const WIDTH: u32 = 1000;
@@ -15,18 +16,6 @@ const LABEL_W: i32 = 430;
 const BAR_W: i32 = 480;
 const ROW: i32 = 24;
 const TOP: i32 = 56;
-const PALETTE: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow!("drawing robustness.svg: {e:?}")
-}
 
 fn text(size: u32, h: HPos) -> TextStyle<'static> {
     TextStyle::from((FONT, size).into_font()).pos(Pos::new(h, VPos::Center))
