@@ -11,6 +11,7 @@
 //! the textarea and never reaches the DOM as markup.
 
 use glassbox_model::text::decode::Aggregation;
+pub use glassbox_model::view::link::encode_component;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
@@ -20,20 +21,6 @@ use crate::state::{aggregation_from_name, AttnMode, ViewState};
 pub const DEFAULT_BENCH_RUNS: usize = 10;
 /// Most warm runs `?bench=N` asks for: more would only keep a class waiting.
 pub const MAX_BENCH_RUNS: usize = 200;
-
-/// `s` as `encodeURIComponent` writes it: every byte of UTF-8 percent-encoded except
-/// ASCII letters, digits and `-_.!~*'()`.
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// Percent-decoding as `URLSearchParams` does it: `+` is a space, `%` without two hex
 /// digits stays as it is, and bytes that are not UTF-8 become U+FFFD.

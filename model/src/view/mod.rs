@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod attention;
 pub mod explain;
+pub mod link;
 pub mod read;
 pub mod readout;
 

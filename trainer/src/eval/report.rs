@@ -4,6 +4,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::Result;
+use glassbox_model::view::link::permalink;
 
 use super::errors::{analyse, summary_markdown, Analysis};
 use super::{Predictions, TaskScores};
@@ -13,13 +14,15 @@ use crate::metrics::classification::ClassReport;
 use crate::metrics::span::SpanReport;
 use crate::plots;
 
-/// Scores and error analysis of one split, written to `out`.
+/// Scores and error analysis of one split, written to `out`. `page_model` is the bundle's
+/// folder as the page is served (`models/default`), for the errors' permalinks.
 pub fn write_eval(
     out: &Path,
     tasks: &[PreparedTask],
     split: &str,
     scores: &[TaskScores],
     preds: &[Predictions],
+    page_model: Option<&str>,
 ) -> Result<Vec<Analysis>> {
     fs::create_dir_all(out)?;
     write_atomic(
@@ -31,7 +34,7 @@ pub fn write_eval(
         .zip(preds)
         .map(|(t, p)| analyse(t, t.indices(split), p))
         .collect::<Result<Vec<Analysis>>>()?;
-    write_error_files(out, &analyses)?;
+    write_error_files(out, &analyses, page_model)?;
     for (s, a) in scores.iter().zip(&analyses) {
         plot_task(out, split, s, a)?;
     }
@@ -40,10 +43,10 @@ pub fn write_eval(
 
 /// The error analysis in its three forms: every error (`errors.jsonl`), the grouped counts and
 /// slice scores (`errors_summary.json`) and the same as a Markdown table (`errors_summary.md`).
-fn write_error_files(out: &Path, analyses: &[Analysis]) -> Result<()> {
+fn write_error_files(out: &Path, analyses: &[Analysis], page_model: Option<&str>) -> Result<()> {
     write_atomic(
         &out.join("errors.jsonl"),
-        errors_jsonl(analyses)?.as_bytes(),
+        errors_jsonl(analyses, page_model)?.as_bytes(),
     )?;
     write_atomic(
         &out.join("errors_summary.json"),
@@ -55,12 +58,17 @@ fn write_error_files(out: &Path, analyses: &[Analysis]) -> Result<()> {
     )
 }
 
-/// Every error of every task, one JSON object a line, tasks in order.
-fn errors_jsonl(analyses: &[Analysis]) -> Result<String> {
+/// Every error of every task, one JSON object a line, tasks in order, each with the
+/// `permalink` that opens its text in the page (appended to the page's address).
+fn errors_jsonl(analyses: &[Analysis], page_model: Option<&str>) -> Result<String> {
     let mut lines = String::new();
     for a in analyses {
         for e in &a.errors {
-            lines.push_str(&serde_json::to_string(e)?);
+            let mut e = e.clone();
+            if let Some(text) = e.get("text").and_then(|t| t.as_str()) {
+                e["permalink"] = permalink(page_model, text).into();
+            }
+            lines.push_str(&serde_json::to_string(&e)?);
             lines.push('\n');
         }
     }

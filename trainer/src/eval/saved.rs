@@ -72,9 +72,22 @@ pub fn eval<B: Backend>(
         device,
     )?;
     if let Some(out) = out {
-        report::write_eval(out, &tasks, split, &scores, &preds)?;
+        let page_model = bundle.and_then(page_folder);
+        report::write_eval(out, &tasks, split, &scores, &preds, page_model.as_deref())?;
     }
     Ok(scores)
+}
+
+/// A bundle folder as the page sees it: the path below `public/` (which the page serves from
+/// its root), so `public/models/default` is `models/default`; none for a folder outside it.
+fn page_folder(dir: &Path) -> Option<String> {
+    let parts: Vec<String> = dir
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let at = parts.iter().rposition(|p| p == "public")?;
+    let rest = &parts[at + 1..];
+    (!rest.is_empty()).then(|| rest.join("/"))
 }
 
 /// The training recipe a bundle's manifest records (its data, splits and seed), which
@@ -92,4 +105,24 @@ pub fn recipe<B: Backend>(loaded: &crate::load::Loaded<B>, dir: &Path) -> Result
         );
     };
     serde_json::from_value(cfg.clone()).context("the bundle's training recipe does not parse")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_folder;
+    use std::path::Path;
+
+    #[test]
+    fn a_bundle_under_public_is_named_as_the_page_serves_it() {
+        assert_eq!(
+            page_folder(Path::new("public/models/default")).as_deref(),
+            Some("models/default")
+        );
+        assert_eq!(
+            page_folder(Path::new("/srv/app/public/models/v2/")).as_deref(),
+            Some("models/v2")
+        );
+        assert_eq!(page_folder(Path::new("runs/x/bundle")), None);
+        assert_eq!(page_folder(Path::new("public")), None);
+    }
 }
