@@ -4,7 +4,7 @@
 //! same batched forward pass as `glassbox predict`. A text that cannot be attacked becomes an
 //! error result; the others go on.
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, Result};
 use burn::prelude::*;
 use glassbox_model::text::decode::{argmax, words, Word};
 use glassbox_model::view::ReadBack;
@@ -125,10 +125,7 @@ impl Attack<'_> {
         index: usize,
         device: &B::Device,
     ) -> Result<AttackResult> {
-        let text = match &t.text {
-            Ok(s) => s.clone(),
-            Err(e) => bail!("{e}"),
-        };
+        let text = t.text.clone().map_err(|e| anyhow!("{e}"))?;
         let tok = tokenize_all(loaded, std::slice::from_ref(&text))?.remove(0);
         let probs = forward_batch(loaded, vec![tok.clone()], &ReadBack::Outputs, device)?
             .remove(0)
@@ -154,13 +151,7 @@ impl Attack<'_> {
         );
         let chars: Vec<char> = text.chars().collect();
         let slots = self.slots(&sentence, &ws, &dropped, p, index, &chars);
-        let score = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
-            let items = tokenize_all(loaded, texts)?;
-            Ok(run(loaded, items, BATCH, false, device)?
-                .into_iter()
-                .map(|s| s.sentence_probs)
-                .collect())
-        };
+        let score = |texts: &[String]| scores(loaded, texts, device);
         let out = greedy(sentence, probs, class, &slots, self.max_changes, score)?;
         r.status = if out.flipped(class) {
             Status::Succeeded
@@ -207,6 +198,19 @@ impl Attack<'_> {
             .filter(|s| !s.candidates.is_empty())
             .collect()
     }
+}
+
+/// The class distribution of each text, through `glassbox predict`'s batched forward pass.
+fn scores<B: Backend>(
+    loaded: &Loaded<B>,
+    texts: &[String],
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
+    let items = tokenize_all(loaded, texts)?;
+    Ok(run(loaded, items, BATCH, false, device)?
+        .into_iter()
+        .map(|s| s.sentence_probs)
+        .collect())
 }
 
 /// Whether `w` is part of an @handle, a URL or a contraction: changing "@united" or "don't"
