@@ -36,7 +36,7 @@ pub mod infer;
 mod io;
 pub mod load;
 mod metrics;
-pub mod ood;
+mod ood;
 mod plots;
 #[cfg(test)]
 mod python_reference;
