@@ -93,6 +93,17 @@ pub fn predict<B: Backend>(
 ) -> Result<Predictions> {
     let batcher = Batcher::new(task, pad_id);
     let rows = logits(model, kernels, batcher, idx, batch_size, device)?;
+    from_logits(task, batcher, idx, &rows)
+}
+
+/// The predictions for examples `idx` of `task` from their logits rows (as [`logits`] returns
+/// them), for callers that keep the logits too.
+pub(crate) fn from_logits(
+    task: &PreparedTask,
+    batcher: Batcher,
+    idx: &[usize],
+    rows: &[Vec<f32>],
+) -> Result<Predictions> {
     match (batcher.targets(idx)?, &task.data.examples) {
         (Targets::Classes { classes: gold, .. }, _) => {
             let probs: Vec<Vec<f32>> = rows.iter().map(|r| softmax(r)).collect();
@@ -105,7 +116,7 @@ pub fn predict<B: Backend>(
             let mut gold = vec![];
             let mut pred = vec![];
             let mut confidence = vec![];
-            for ((e, r), &i) in items.iter().zip(&rows).zip(idx) {
+            for ((e, r), &i) in items.iter().zip(rows).zip(idx) {
                 let t = tags.len();
                 let (piece_pred, piece_p): (Vec<usize>, Vec<f32>) =
                     r.chunks(t).map(argmax_softmax).unzip();

@@ -18,13 +18,14 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::config::TaskKind;
+use crate::data::batch::Batcher;
 use crate::data::conll::TokenExample;
 use crate::data::encode::{encode_sentence, encode_tokens};
 use crate::data::prepare::{prepare, PreparedTask};
 use crate::data::sentence::SentenceExample;
 use crate::data::split::Split;
 use crate::data::task::{Examples, TaskData};
-use crate::eval::{logits, predict, Predictions, TaskScores, EVAL_BATCH};
+use crate::eval::{from_logits, logits, predict, score, Predictions, TaskScores, EVAL_BATCH};
 use crate::load::Loaded;
 use crate::metrics::classification::{class_scores, ClassReport};
 use crate::metrics::span::{span_scores, SpanReport};
@@ -114,36 +115,32 @@ pub fn run<B: Backend>(
 }
 
 impl<B: Backend> Scorer<'_, B> {
-    /// The test split's scores, keeping its predictions to compare every set with.
+    /// The test split's scores, keeping its predictions (and the sentence head's logits, from
+    /// the same forward pass) to compare every set with.
     fn in_distribution(&mut self) -> Result<Vec<TaskScores>> {
         let pad = self.loaded.tokenizer.pad_id();
-        let (model, kernels) = (&self.loaded.model, &self.loaded.kernels);
-        let (scores, preds) = crate::eval::evaluate(
-            model,
-            kernels,
-            &self.tasks,
-            "test",
-            EVAL_BATCH,
-            pad,
-            self.device,
-        )?;
-        for (t, p) in self.tasks.iter().zip(preds) {
-            match p {
+        let (mut scores, mut own) = (Vec::new(), OwnTest::default());
+        for t in &self.tasks {
+            let idx = t.indices("test");
+            let rows = self.logits(t, idx)?;
+            let preds = from_logits(t, Batcher::new(t, pad), idx, &rows)?;
+            scores.push(score(t, "test", &preds));
+            match preds {
                 Predictions::Sentence { gold, .. } => {
-                    let logits = self.logits(t, t.indices("test"))?;
                     let labels = t.labels().to_vec();
-                    self.own.sentences.get_or_insert(OwnSentences {
+                    own.sentences.get_or_insert(OwnSentences {
                         labels,
                         gold,
-                        logits,
+                        logits: rows,
                     });
                 }
                 Predictions::Token { gold, pred, .. } => {
-                    self.own.tags.get_or_insert(OwnTags { gold, pred });
+                    own.tags.get_or_insert(OwnTags { gold, pred });
                 }
             }
         }
-        self.inside = self.own.detection();
+        self.inside = own.detection();
+        self.own = own;
         Ok(scores)
     }
 
@@ -188,7 +185,7 @@ impl<B: Backend> Scorer<'_, B> {
     }
 
     fn logits(&self, task: &PreparedTask, idx: &[usize]) -> Result<Vec<Vec<f32>>> {
-        let batcher = crate::data::batch::Batcher::new(task, self.loaded.tokenizer.pad_id());
+        let batcher = Batcher::new(task, self.loaded.tokenizer.pad_id());
         let (model, kernels) = (&self.loaded.model, &self.loaded.kernels);
         logits(model, kernels, batcher, idx, EVAL_BATCH, self.device)
     }
