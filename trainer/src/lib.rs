@@ -44,5 +44,6 @@ pub mod registry;
 mod retrain;
 mod robustness;
 mod run_dir;
+mod seeds;
 mod serve;
 mod train;

@@ -20,6 +20,7 @@ use super::template::{expand, Filled, Lexicons};
 use crate::infer::predict::prediction_json;
 use crate::infer::{run, tokenize_all};
 use crate::load::Loaded;
+use crate::seeds::mix;
 
 /// Sentences per forward pass.
 const BATCH: usize = 32;
@@ -33,20 +34,9 @@ pub struct Case {
     pub changed: Option<Filled>,
 }
 
-/// A seed for (test, case): each test's cases, and each case's perturbation, depend only on
-/// the suite seed and their own position, not on what else the suite holds.
-fn mix(seed: u64, test: usize, case: u64) -> u64 {
-    let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
-    for v in [test as u64, case] {
-        h = (h ^ v).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h ^= h >> 31;
-    }
-    h
-}
-
 /// The cases of test number `index` (its position in the suite).
 pub fn cases(test: &Test, index: usize, lexicons: &Lexicons, seed: u64) -> Result<Vec<Case>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, index, u64::MAX));
+    let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, index as u64, u64::MAX));
     let bases = expand(&test.templates, lexicons, test.max_cases, &mut rng)?;
     Ok(match &test.check {
         Check::Label { .. } | Check::Entity { .. } => bases
@@ -60,7 +50,7 @@ pub fn cases(test: &Test, index: usize, lexicons: &Lexicons, seed: u64) -> Resul
             .into_iter()
             .enumerate()
             .map(|(j, base)| {
-                let mut r = ChaCha8Rng::seed_from_u64(mix(seed, index, j as u64));
+                let mut r = ChaCha8Rng::seed_from_u64(mix(seed, index as u64, j as u64));
                 let changed = Some(perturb.apply(&base, lexicons, &mut r));
                 Case { base, changed }
             })

@@ -7,15 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::Sampling;
-
-fn mix(seed: u64, a: u64, b: u64) -> u64 {
-    let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
-    for v in [a, b] {
-        h = (h ^ v).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h ^= h >> 31;
-    }
-    h
-}
+use crate::seeds::mix;
 
 /// Task probabilities for `sizes` (training examples per task).
 pub fn task_probs(sampling: Sampling, temperature: f64, sizes: &[usize]) -> Vec<f64> {
