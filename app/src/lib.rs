@@ -27,6 +27,7 @@ pub mod status_line;
 pub mod url;
 #[cfg(target_arch = "wasm32")]
 pub mod views;
+pub mod whatif;
 pub mod worker;
 
 /// Milliseconds from the global `performance` clock, on the page and in the worker alike.

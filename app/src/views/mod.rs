@@ -14,6 +14,7 @@ mod inspect;
 mod lesson;
 mod picker;
 mod results;
+mod whatif;
 
 use leptos::prelude::*;
 
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
         <main>
             <input::InputPanel />
             <results::Results />
+            <whatif::WhatIfPanel />
             <compare::ComparePanel />
             <attention_diff::AttentionDiffPanel />
             <gate::GatePanel />

@@ -66,7 +66,7 @@ fn FailedCard(line: usize, text: String, error: WorkerError) -> impl IntoView {
 }
 
 /// The entities of `out` as the current word aggregation reads them, marked in its text.
-fn entity_text(s: State, out: Arc<SentenceOut>, model: Arc<Model>) -> impl IntoView {
+pub(crate) fn entity_text(s: State, out: Arc<SentenceOut>, model: Arc<Model>) -> impl IntoView {
     move || {
         let agg = s.view.with(|v| v.agg);
         let labels = &model.manifest.config.token_labels;

@@ -177,8 +177,8 @@ fn moved(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::robustness::perturb::Perturbation;
     use crate::robustness::template::Piece;
+    use glassbox_model::text::perturb::Perturbation;
 
     fn pred(label: &str, p: [f32; 3], entities: &[(&str, usize, usize)]) -> Prediction {
         Prediction {

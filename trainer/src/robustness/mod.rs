@@ -6,9 +6,10 @@
 //! 1. **Suite** ([`suite`], [`template`]): a TOML file of lexicons and tests. MFT (minimum
 //!    functionality) tests expand templates such as `"I love this {thing}."` over their
 //!    lexicons and expect a class (or not a class), or an entity type on a slot's value. INV
-//!    tests perturb sentences ([`perturb`]: typo, case, punctuation, emoji, URL, @mention,
-//!    a slot swapped for a word of another lexicon) and expect no change. DIR tests append a
-//!    clause and expect a probability not to move the wrong way.
+//!    tests perturb sentences ([`glassbox_model::text::perturb`], shared with the page's
+//!    "what if" panel: typo, case, punctuation, emoji, URL, @mention, a slot swapped for a
+//!    word of another lexicon) and expect no change. DIR tests append a clause and expect a
+//!    probability not to move the wrong way.
 //! 2. **Run** ([`run`]): the cases are built from the seed, the suite's distinct sentences go
 //!    through the model together, and every case is judged ([`judge`]) on the prediction
 //!    `glassbox predict` would print for it.
@@ -17,7 +18,6 @@
 
 pub mod chart;
 pub mod judge;
-pub mod perturb;
 pub mod report;
 pub mod run;
 pub mod suite;

@@ -13,7 +13,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::judge::{judge, Prediction};
-use super::perturb::append_clause;
 use super::report::{Example, TestResult};
 use super::suite::{Check, Suite, Test};
 use super::template::{expand, Filled, Lexicons};
@@ -21,6 +20,7 @@ use crate::infer::predict::prediction_json;
 use crate::infer::{run, tokenize_all};
 use crate::load::Loaded;
 use crate::seeds::mix;
+use glassbox_model::text::perturb::append_clause;
 
 /// Sentences per forward pass.
 const BATCH: usize = 32;

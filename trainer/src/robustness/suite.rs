@@ -9,8 +9,8 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::perturb::Perturbation;
 use super::template::{Lexicons, Template};
+use glassbox_model::text::perturb::Perturbation;
 
 /// Cases per test when neither the test nor the suite says.
 pub const DEFAULT_MAX_CASES: usize = 100;
@@ -402,10 +402,11 @@ fn inv_check(
     let name = spec.perturb.as_deref().with_context(|| {
         format!(
             "an inv test needs `perturb` (one of: {})",
-            super::perturb::NAMES
+            glassbox_model::text::perturb::NAMES
         )
     })?;
-    let perturb = Perturbation::parse(name, spec.slot.as_deref(), spec.to.as_deref())?;
+    let perturb = Perturbation::parse(name, spec.slot.as_deref(), spec.to.as_deref())
+        .map_err(anyhow::Error::msg)?;
     if let Perturbation::Swap { slot, to } = &perturb {
         ensure!(lexicons.contains_key(to), "`to`: no lexicon named {to:?}");
         in_every_template(slot, templates)?;

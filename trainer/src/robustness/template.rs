@@ -2,55 +2,11 @@
 //! (literal text and slot values apart), so a perturbation can swap one slot's value and a
 //! test can find the characters a slot's value occupies, after any perturbation.
 
-use std::collections::BTreeMap;
-
 use anyhow::{bail, Context, Result};
 use rand::seq::index::sample;
 use rand::Rng;
 
-/// Named word lists (`[lexicons]` of a suite).
-pub type Lexicons = BTreeMap<String, Vec<String>>;
-
-/// One part of a filled template: literal text, or the value of the slot named `slot`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Piece {
-    pub text: String,
-    pub slot: Option<String>,
-}
-
-impl Piece {
-    pub fn literal(text: impl Into<String>) -> Self {
-        Piece {
-            text: text.into(),
-            slot: None,
-        }
-    }
-}
-
-/// A sentence as pieces; its text is their concatenation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filled {
-    pub pieces: Vec<Piece>,
-}
-
-impl Filled {
-    pub fn text(&self) -> String {
-        self.pieces.iter().map(|p| p.text.as_str()).collect()
-    }
-
-    /// Character offsets `start..end` of the first piece filled from `slot`.
-    pub fn slot_span(&self, slot: &str) -> Option<(usize, usize)> {
-        let mut start = 0;
-        for p in &self.pieces {
-            let len = p.text.chars().count();
-            if p.slot.as_deref() == Some(slot) {
-                return Some((start, start + len));
-            }
-            start += len;
-        }
-        None
-    }
-}
+pub use glassbox_model::text::perturb::{Filled, Lexicons, Piece};
 
 /// A parsed template: literal text and slot names in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
