@@ -56,6 +56,16 @@ pub struct AugmentConfig {
     /// WordNet database directory (Debian's `wordnet-base` installs it here).
     #[serde(default = "d_wordnet")]
     pub wordnet: PathBuf,
+    /// Sentence tasks (by name) whose original training examples each get one back-translated
+    /// copy (English → `pivot` → English with Apertium); empty: none.
+    #[serde(default)]
+    pub backtranslate: Vec<String>,
+    /// Back-translation's pivot language: Apertium's `eng-PIVOT` and `PIVOT-eng` pairs.
+    #[serde(default = "d_pivot")]
+    pub pivot: String,
+    /// Where back-translations are kept, keyed by pivot and texts.
+    #[serde(default = "d_translation_cache")]
+    pub cache: PathBuf,
 }
 
 impl Default for AugmentConfig {
@@ -393,6 +403,12 @@ fn d_eda() -> f64 {
 fn d_wordnet() -> PathBuf {
     PathBuf::from("/usr/share/wordnet")
 }
+fn d_pivot() -> String {
+    "spa".into()
+}
+fn d_translation_cache() -> PathBuf {
+    PathBuf::from("runs/.cache")
+}
 
 impl TrainConfig {
     pub fn from_toml(text: &str, source: &Path) -> Result<Self> {
@@ -457,6 +473,7 @@ impl TrainConfig {
                 bail!("augment.tasks names {name:?}, which is not a task");
             }
         }
+        self.check_backtranslate()?;
         let a = &self.augment;
         if [a.synonym, a.insert, a.swap, a.delete]
             .iter()
@@ -466,6 +483,21 @@ impl TrainConfig {
         }
         if self.max_seq_len < 8 {
             bail!("max_seq_len must be at least 8");
+        }
+        Ok(())
+    }
+
+    /// Back-translation names sentence tasks: Apertium rewrites names and word order, so a
+    /// token task's tags would no longer line up with its words.
+    fn check_backtranslate(&self) -> Result<()> {
+        for name in &self.augment.backtranslate {
+            match self.tasks.iter().find(|t| &t.name == name) {
+                None => bail!("augment.backtranslate names {name:?}, which is not a task"),
+                Some(t) if t.kind != TaskKind::Sentence => bail!(
+                    "augment.backtranslate: {name:?} is a token task; Apertium rewrites names and word order, so its tags would no longer line up: back-translate sentence tasks only"
+                ),
+                Some(_) => {}
+            }
         }
         Ok(())
     }
@@ -526,5 +558,18 @@ pub(crate) mod tests {
             TrainConfig::from_toml(&two, Path::new("c.toml")).unwrap_err()
         );
         assert!(e.contains("one Sentence head"), "{e}");
+    }
+
+    #[test]
+    fn back_translation_takes_sentence_tasks_only() {
+        let with = |names: &str| {
+            let toml = format!("{MINIMAL}\n[augment]\nbacktranslate = [{names}]\n");
+            TrainConfig::from_toml(&toml, Path::new("c.toml")).map_err(|e| format!("{e:#}"))
+        };
+        let ok = with("\"sentiment\"").unwrap();
+        assert_eq!(ok.augment.backtranslate, ["sentiment"]);
+        assert_eq!(ok.augment.pivot, "spa");
+        assert!(with("\"ner\"").unwrap_err().contains("sentence tasks only"));
+        assert!(with("\"topic\"").unwrap_err().contains("not a task"));
     }
 }

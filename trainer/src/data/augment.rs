@@ -5,8 +5,8 @@
 //! deleted; an insertion never lands inside an entity (before an `I-` word); every tag moves
 //! with its word. Entities therefore come out exactly as they went in, in the same order.
 //!
-//! Back-translation, the other common text augmentation, needs a translation model that
-//! cannot be installed from the registries this project builds from; it is not offered.
+//! Back-translation, the other common text augmentation, is in [`super::backtranslate`]
+//! (sentence tasks, Apertium); [`augment_tasks`] runs both.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +32,8 @@ pub enum Op {
     Insert,
     Swap,
     Delete,
+    /// English → pivot → English ([`super::backtranslate`]).
+    BackTranslation,
 }
 
 /// Words EDA leaves alone when picking words to replace (function words, from the usual
@@ -119,6 +121,9 @@ pub fn eda(input: &Words, op: Op, rate: f64, lex: &Lexicon, rng: &mut ChaCha8Rng
         Op::Insert => insert_synonyms(&mut w, n, lex, rng),
         Op::Swap => swap_words(&mut w, n, rng),
         Op::Delete => delete_words(&mut w, rate, rng),
+        // Not a word operation: `enabled_ops` never draws it; the back-translation module
+        // only names its copies with it in the report.
+        Op::BackTranslation => {}
     }
     w
 }
@@ -231,6 +236,21 @@ fn example_seed(seed: u64, i: usize, copy: usize) -> u64 {
 /// Adds augmented copies of the training examples of the tasks named in `cfg.tasks`: to the
 /// task's examples, its encodings and its train split (dev and test never see them).
 pub fn augment_tasks(
+    tasks: &mut [PreparedTask],
+    cfg: &AugmentConfig,
+    tok: &TextTokenizer,
+    seed: u64,
+) -> Result<Vec<AugmentReport>> {
+    let originals: Vec<Vec<usize>> = tasks.iter().map(|t| t.split.train.clone()).collect();
+    let mut reports = eda_tasks(tasks, cfg, tok, seed)?;
+    reports.extend(super::backtranslate::backtranslate_tasks(
+        tasks, cfg, tok, &originals,
+    )?);
+    Ok(reports)
+}
+
+/// EDA copies of every task `cfg.tasks` names.
+fn eda_tasks(
     tasks: &mut [PreparedTask],
     cfg: &AugmentConfig,
     tok: &TextTokenizer,

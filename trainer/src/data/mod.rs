@@ -2,6 +2,7 @@
 //! JSONL. A malformed line is an error naming the file and line, never a silent skip.
 
 pub mod augment;
+pub mod backtranslate;
 pub mod batch;
 pub mod clean;
 pub mod conll;
