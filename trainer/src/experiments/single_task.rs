@@ -24,6 +24,7 @@ pub fn alone(cfg: &TrainConfig, task: &str) -> TrainConfig {
     let mut c = cfg.clone();
     c.tasks.retain(|t| t.name == task);
     c.augment.tasks.retain(|t| t == task);
+    c.augment.backtranslate.retain(|t| t == task);
     c
 }
 
@@ -165,8 +166,10 @@ mod tests {
         .unwrap();
         let mut cfg = cfg;
         cfg.augment.tasks = vec!["sentiment".into(), "ner".into()];
+        cfg.augment.backtranslate = vec!["sentiment".into()];
         let a = alone(&cfg, "ner");
         assert_eq!(a.augment.tasks, vec!["ner".to_string()]);
+        assert!(a.augment.backtranslate.is_empty());
         assert_eq!(a.tasks.len(), 1);
         assert_eq!(a.tasks[0].name, "ner");
         assert_eq!(a.seed, cfg.seed);
