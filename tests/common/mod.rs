@@ -3,6 +3,21 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Runs `cmd` (output discarded) and kills it with SIGKILL after `after`: a crash at that
+/// point, for the tests that check what a killed command leaves behind.
+pub fn kill_after(cmd: &mut Command, after: Duration) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the command starts");
+    std::thread::sleep(after);
+    let _ = child.kill();
+    let _ = child.wait();
+}
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

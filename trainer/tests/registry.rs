@@ -257,17 +257,13 @@ fn two_writers_at_once_both_land() {
 /// Kills `glassbox registry ARGS` with SIGKILL after `after` (each step of a change pauses
 /// 300 ms, so the kill lands between steps or inside one).
 fn killed(reg: &Path, args: &[&str], after: Duration) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["registry", "--registry", &reg.display().to_string()])
-        .args(args)
-        .env("GLASSBOX_REGISTRY_FAULT_PAUSE_MS", "300")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(after);
-    let _ = child.kill();
-    let _ = child.wait();
+    common::kill_after(
+        Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .args(["registry", "--registry", &reg.display().to_string()])
+            .args(args)
+            .env("GLASSBOX_REGISTRY_FAULT_PAUSE_MS", "300"),
+        after,
+    );
 }
 
 #[test]

@@ -30,7 +30,9 @@ use crate::load::{hf_max_seq_len, load_dir, read_tokenizer};
 use crate::run_dir::{RunDir, RunModel};
 
 /// Writes the files and then the manifest, which lists the SHA-256 of every one of them. The
-/// manifest goes last: a bundle with a manifest is a complete bundle.
+/// manifest goes last: a bundle with a manifest is a complete bundle. Over an existing bundle
+/// the old manifest goes first, so an export killed halfway leaves a folder every loader
+/// refuses for its missing manifest, not old hashes beside new files.
 pub fn write_bundle(
     out: &Path,
     mut manifest: Manifest,
@@ -41,6 +43,10 @@ pub fn write_bundle(
         .map(|(name, bytes)| (name.to_string(), sha256_hex(bytes)))
         .collect::<BTreeMap<_, _>>();
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let old = out.join(bundle::MANIFEST);
+    if old.exists() {
+        fs::remove_file(&old).with_context(|| format!("removing the old {}", old.display()))?;
+    }
     for (name, bytes) in files {
         write_atomic(&out.join(name), bytes)?;
     }
