@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use glassbox_model::text::decode::{argmax, entities_by};
+use glassbox_model::text::decode::entities_by;
 use leptos::prelude::*;
 
 use crate::protocol::{SentenceOut, WorkerError};
 use crate::registry::compare::{Compare, Compared};
 use crate::state::{Model, State};
-use crate::views::results::probs_json;
+use crate::views::results::{probs_json, ClassShares};
 
 #[component]
 pub fn ComparePanel() -> impl IntoView {
@@ -82,19 +82,11 @@ fn Line(
                 .into_any()
         }
     };
-    let labels = &model.manifest.config.sentence_labels;
-    let (best, p) = argmax(&out.sentence_probs);
-    let label = labels.get(best).cloned().unwrap_or_default();
-    let probs = probs_json(labels, &out.sentence_probs);
-    let shares: Vec<String> = labels
-        .iter()
-        .zip(&out.sentence_probs)
-        .map(|(l, p)| format!("{l} {:.1}%", p * 100.0))
-        .collect();
+    let labels = model.manifest.config.sentence_labels.clone();
+    let probs = probs_json(&labels, &out.sentence_probs);
     view! {
         <li class="compare-line" data-testid="compare-line" data-index=index.to_string() data-probs=probs>
-            <strong data-testid="compare-label">{label}</strong>
-            {format!(" {:.1}% — ", p * 100.0)}<span class="shares">{shares.join(" · ")}</span>
+            <ClassShares labels probs=out.sentence_probs.clone() testid="compare-label" />
             <p class="text">{out.tokenized.text.clone()}</p>
             <Spans out=Arc::new(out) model />
         </li>

@@ -24,6 +24,27 @@ pub(crate) fn probs_json(labels: &[String], probs: &[f32]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
+/// A class distribution in words: the winning class (under `testid`), its probability, and
+/// every class's share — one line where a chart would take too much room (comparisons).
+#[component]
+pub(crate) fn ClassShares(
+    labels: Vec<String>,
+    probs: Vec<f32>,
+    testid: &'static str,
+) -> impl IntoView {
+    let (best, p) = argmax(&probs);
+    let label = labels.get(best).cloned().unwrap_or_default();
+    let shares: Vec<String> = labels
+        .iter()
+        .zip(&probs)
+        .map(|(l, p)| format!("{l} {:.1}%", p * 100.0))
+        .collect();
+    view! {
+        <strong data-testid=testid>{label}</strong>
+        {format!(" {:.1}% — ", p * 100.0)}<span class="shares">{shares.join(" · ")}</span>
+    }
+}
+
 /// The text cut at entity boundaries: plain runs and marked entities, in order.
 fn highlighted(text: &str, ents: &[Entity], model: &Model) -> impl IntoView {
     let chars: Vec<char> = text.chars().collect();

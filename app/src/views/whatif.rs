@@ -15,7 +15,7 @@ use crate::client;
 use crate::derived::{detail, heatmap};
 use crate::protocol::{SentenceOut, WorkerError};
 use crate::state::{Model, State};
-use crate::views::results::{entity_text, probs_json};
+use crate::views::results::{entity_text, probs_json, ClassShares};
 use crate::whatif::{self, Answer, Edit, Edited, Tally};
 
 /// Texts per request while checking: results come back in steps, not all at the end.
@@ -207,15 +207,8 @@ fn Sides(
 #[component]
 fn Side(role: &'static str, out: Arc<SentenceOut>, model: Arc<Model>) -> impl IntoView {
     let s = expect_context::<State>();
-    let labels = &model.manifest.config.sentence_labels;
-    let (best, p) = argmax(&out.sentence_probs);
-    let label = labels.get(best).cloned().unwrap_or_default();
-    let shares: Vec<String> = labels
-        .iter()
-        .zip(&out.sentence_probs)
-        .map(|(l, p)| format!("{l} {:.1}%", p * 100.0))
-        .collect();
-    let probs = probs_json(labels, &out.sentence_probs);
+    let labels = model.manifest.config.sentence_labels.clone();
+    let probs = probs_json(&labels, &out.sentence_probs);
     let map = attention_map(s, out.clone());
     let alt = Signal::derive(move || {
         format!(
@@ -226,7 +219,7 @@ fn Side(role: &'static str, out: Arc<SentenceOut>, model: Arc<Model>) -> impl In
     view! {
         <div class="compare-column" data-testid=format!("whatif-{role}") data-probs=probs>
             <h3>{if role == "before" { "Before" } else { "After" }}</h3>
-            <p><strong data-testid="whatif-label">{label}</strong>{format!(" {:.1}% — ", p * 100.0)}<span class="shares">{shares.join(" · ")}</span></p>
+            <p><ClassShares labels probs=out.sentence_probs.clone() testid="whatif-label" /></p>
             <p class="text">{entity_text(s, out, model)}</p>
             <h4>{move || s.derived.title.get()}</h4>
             <Chart spec=map testid=if role == "before" { "whatif-map-before" } else { "whatif-map-after" } name="whatif-attention" alt />

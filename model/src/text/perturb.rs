@@ -85,6 +85,22 @@ const SENTENCE_END: [char; 3] = ['.', '!', '?'];
 /// The names a suite's `perturb` field accepts.
 pub const NAMES: &str = "none, lower, upper, typo, punctuation, emoji, url, mention, swap";
 
+/// Which of `spans` (character ranges `start..end`) overlaps `span` the most: the entity an
+/// invariance test reads a slot's type from, before and after a perturbation (ties: the
+/// later span). `None` when none overlaps it.
+pub fn most_overlapping(
+    spans: impl IntoIterator<Item = (usize, usize)>,
+    (start, end): (usize, usize),
+) -> Option<usize> {
+    spans
+        .into_iter()
+        .map(|(s, e)| e.min(end).saturating_sub(s.max(start)))
+        .enumerate()
+        .filter(|(_, overlap)| *overlap > 0)
+        .max_by_key(|&(_, overlap)| overlap)
+        .map(|(i, _)| i)
+}
+
 /// One change to a sentence that should not change what the model says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Perturbation {
@@ -450,6 +466,17 @@ mod tests {
             f.text(),
             "Yesterday I met John Smith at the station, but the service was awful."
         );
+    }
+
+    #[test]
+    fn the_most_overlapping_span_wins_and_ties_go_to_the_later() {
+        let spans = [(0, 4), (6, 11), (12, 20)];
+        assert_eq!(most_overlapping(spans, (7, 14)), Some(1));
+        assert_eq!(most_overlapping(spans, (9, 14)), Some(2));
+        assert_eq!(most_overlapping(spans, (10, 20)), Some(2));
+        assert_eq!(most_overlapping(spans, (2, 8)), Some(1));
+        assert_eq!(most_overlapping(spans, (4, 6)), None);
+        assert_eq!(most_overlapping([], (0, 9)), None);
     }
 
     #[test]

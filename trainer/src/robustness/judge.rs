@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
+use glassbox_model::text::perturb::most_overlapping;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,14 +59,10 @@ impl Prediction {
         format!("{} ({:.2})", self.label, self.p(&self.label))
     }
 
-    /// The type of the entity overlapping `start..end` the most, if any does.
-    fn type_over(&self, (start, end): (usize, usize)) -> Option<&Span> {
-        self.entities
-            .iter()
-            .map(|e| (e.end.min(end).saturating_sub(e.start.max(start)), e))
-            .filter(|(overlap, _)| *overlap > 0)
-            .max_by_key(|(overlap, _)| *overlap)
-            .map(|(_, e)| e)
+    /// The entity overlapping `span` the most, if any does.
+    fn type_over(&self, span: (usize, usize)) -> Option<&Span> {
+        let spans = self.entities.iter().map(|e| (e.start, e.end));
+        most_overlapping(spans, span).map(|i| &self.entities[i])
     }
 }
 
