@@ -71,6 +71,13 @@ ensure_cc() {
   command -v cc >/dev/null 2>&1 || apt_install build-essential
 }
 
+# `cargo install` for build tools: their own release profiles (trunk's is fat LTO with one
+# codegen unit: 20 minutes here) buy run-time speed a build tool does not need.
+cargo_install_quick() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install "$@"
+}
+
 ensure_wasm_tools() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     log "rustup: adding wasm32-unknown-unknown"
@@ -79,18 +86,16 @@ ensure_wasm_tools() {
   local trunk_version=0.21.14 wb_version
   if ! trunk --version 2>/dev/null | grep -q "$trunk_version"; then
     log "cargo install trunk $trunk_version (about 6 minutes on 2 cores, once)"
-    # Trunk's own release profile (fat LTO, one codegen unit) took 20 minutes here; a build
-    # tool gains nothing from it. No default features: glassbox builds offline with the
-    # wasm-bindgen installed below, so neither the update check nor the TLS stack is needed.
-    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-      cargo install trunk --version "$trunk_version" --locked --no-default-features
+    # No default features: glassbox builds offline with the wasm-bindgen installed below, so
+    # neither the update check nor the TLS stack is needed.
+    cargo_install_quick trunk --version "$trunk_version" --locked --no-default-features
   fi
   wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
   [ -n "$wb_version" ] || die "could not read the wasm-bindgen version from Cargo.lock"
   if ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_version"; then
     log "cargo install wasm-bindgen-cli $wb_version"
     # Without --locked: the CLI's own lock names a webpki-roots release the registry no longer serves.
-    cargo install wasm-bindgen-cli --version "$wb_version"
+    cargo_install_quick wasm-bindgen-cli --version "$wb_version"
   fi
   grep -q "wasm_bindgen = \"$wb_version\"" Trunk.toml || die "Trunk.toml pins a wasm_bindgen other than $wb_version (Cargo.lock): update it"
 }

@@ -4,27 +4,36 @@
 # (SwiftShader) and the CPU fallback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+START=$SECONDS
+# A phase's heading, with the minutes spent so far: where a slow run spent its time.
+phase() { printf '\n== [%dm%02ds] %s\n' $(((SECONDS - START) / 60)) $(((SECONDS - START) % 60)) "$*"; }
+
+phase "setup"
 scripts/setup.sh test
 . scripts/env.sh
 
-echo "== fmt + clippy"
+phase "fmt + clippy"
 cargo fmt --all --check
 cargo clippy --all-targets -q -- -D warnings
 cargo clippy -q -p glassbox-app --target wasm32-unknown-unknown -- -D warnings
 
-echo "== native tests (model unit tests, CLI, tokenizer, parity with the numpy reference on cpu and wgpu, the page's pure helpers)"
-# --release shares the build with the CLI that fetch and the e2e tests use (one compile of burn).
+phase "native tests (model unit tests, CLI, tokenizer, parity with the numpy reference on cpu and wgpu, the page's pure helpers)"
+# --release: the tests run the real model. The page's crate in the same run unifies features
+# (leptos' macros), so this compiles burn once more than `cargo build -p glassbox-trainer` did
+# for fetch; the three crates together still compile it once for all their tests.
 cargo test --release -p glassbox-model -p glassbox-trainer -p glassbox-app
 
-echo "== the model crate's API docs (every public item documented, every link resolved)"
+phase "the model crate's API docs (every public item documented, every link resolved)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --release --no-deps -p glassbox-model
 
-echo "== browser build + e2e"
+phase "browser build + e2e"
 scripts/build-web.sh
 node --test --test-concurrency=1 e2e/
 
-echo "== HTTP API contract (schemathesis against glassbox serve's /openapi.json)"
+phase "HTTP API contract (schemathesis against glassbox serve's /openapi.json)"
 scripts/api-contract.sh
 
-echo "== tutorials (every command in docs/tutorials/, outputs checked)"
+phase "tutorials (every command in docs/tutorials/, outputs checked)"
 python3 scripts/tutorials.py
+
+phase "all tests passed"
