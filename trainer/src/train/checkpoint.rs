@@ -42,14 +42,32 @@ fn optim_name(i: usize) -> String {
     format!("optim-{i}.bin")
 }
 
+/// Writes `ck` beside the live checkpoint and swaps it in. When writing fails (a full disk),
+/// the half-written copy is removed and the error says that the previous checkpoint is kept
+/// and how to continue from it once there is space.
 pub fn save(run: &Path, ck: &Checkpoint) -> Result<()> {
     let tmp = run.join(format!("{DIR}.tmp"));
-    let live = run.join(DIR);
-    let old = run.join(format!("{DIR}.old"));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
+    if let Err(e) = write_files(&tmp, ck) {
+        let _ = fs::remove_dir_all(&tmp);
+        let kept = match latest(run) {
+            Some(_) => "the previous checkpoint is kept",
+            None => "no earlier checkpoint exists",
+        };
+        return Err(e.context(format!(
+            "could not save the checkpoint after {} steps ({kept}); free some space, then continue with `glassbox train --resume --out {}`",
+            ck.state.step,
+            run.display()
+        )));
     }
-    fs::create_dir_all(&tmp)?;
+    install(run, &tmp)
+}
+
+/// The checkpoint's files, into a fresh `tmp`.
+fn write_files(tmp: &Path, ck: &Checkpoint) -> Result<()> {
+    if tmp.exists() {
+        fs::remove_dir_all(tmp)?;
+    }
+    fs::create_dir_all(tmp).with_context(|| format!("creating {}", tmp.display()))?;
     write_atomic(&tmp.join("model.bin"), &ck.model)?;
     for (i, o) in ck.optim.iter().enumerate() {
         write_atomic(&tmp.join(optim_name(i)), o)?;
@@ -57,14 +75,20 @@ pub fn save(run: &Path, ck: &Checkpoint) -> Result<()> {
     write_atomic(
         &tmp.join("state.json"),
         serde_json::to_string_pretty(&ck.state)?.as_bytes(),
-    )?;
+    )
+}
+
+/// Swaps the complete checkpoint in `tmp` in for the live one, by renames only.
+fn install(run: &Path, tmp: &Path) -> Result<()> {
+    let live = run.join(DIR);
+    let old = run.join(format!("{DIR}.old"));
     if old.exists() {
         fs::remove_dir_all(&old)?;
     }
     if live.exists() {
         fs::rename(&live, &old)?;
     }
-    fs::rename(&tmp, &live).with_context(|| format!("installing {}", live.display()))?;
+    fs::rename(tmp, &live).with_context(|| format!("installing {}", live.display()))?;
     if old.exists() {
         fs::remove_dir_all(&old)?;
     }

@@ -176,6 +176,90 @@ fn a_run_killed_mid_way_resumes_to_the_same_weights() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
 }
 
+/// Runs `script` with `sh` in a private mount namespace (root needs no user namespace; another
+/// user gets one), so the tmpfs it mounts vanishes with it.
+fn in_mount_namespace(script: &str, env: &[(&str, &Path)]) -> std::process::Output {
+    let root = uid_is_root();
+    let mut c = Command::new("unshare");
+    if !root {
+        c.arg("--map-root-user");
+    }
+    c.args(["--mount", "--propagation", "private", "sh", "-euc", script]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("unshare (util-linux) runs")
+}
+
+fn uid_is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("id runs");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// Training on a 64 MB tmpfs; once the first checkpoint is written the disk is filled to
+/// within 1 MB, so the next checkpoint (24 MB) cannot be written. The run folder is copied
+/// out, as the failure left it.
+const DISK_FULL: &str = r#"
+mount -t tmpfs -o size=64m glassbox-disk-full "$MNT"
+GLASSBOX_STEP_DELAY_MS=250 "$BIN" train --config "$CFG" --out "$MNT/run" 2> "$OUT/stderr" &
+pid=$!
+until [ -f "$MNT/run/checkpoint/state.json" ]; do kill -0 "$pid"; sleep 0.02; done
+avail=$(df --output=avail -B 4096 "$MNT" | tail -n 1)
+dd if=/dev/zero of="$MNT/filler" bs=4096 count=$((avail - 256)) 2> /dev/null || true
+status=0; wait "$pid" || status=$?
+echo "$status" > "$OUT/status"
+cp -a "$MNT/run" "$OUT/run"
+"#;
+
+#[test]
+fn a_disk_that_fills_while_checkpointing_stops_clearly_and_resumes() {
+    let t = trained();
+    let out = t.dir.join("disk-full");
+    let mnt = t.dir.join("disk-full-mount");
+    for d in [&out, &mnt] {
+        let _ = std::fs::remove_dir_all(d);
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_glassbox"));
+    let sh = in_mount_namespace(
+        DISK_FULL,
+        &[("BIN", &bin), ("CFG", &t.cfg), ("MNT", &mnt), ("OUT", &out)],
+    );
+    assert!(
+        sh.status.success(),
+        "the disk-full scenario could not run (mounting a tmpfs needs root or user namespaces): {}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
+    let stderr = std::fs::read_to_string(out.join("stderr")).unwrap();
+    let status = std::fs::read_to_string(out.join("status")).unwrap();
+    // A clear error, not a panic (101) or a kill.
+    assert_eq!(status.trim(), "1", "exit status; stderr: {stderr}");
+    for needle in [
+        "could not save the checkpoint after",
+        "the previous checkpoint is kept",
+        "No space left on device",
+        "glassbox train --resume --out",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The failed write left nothing half-written behind, and the last checkpoint is whole.
+    let run = out.join("run");
+    assert!(!run.join("checkpoint.tmp").exists(), "half-written checkpoint left behind");
+    assert!(!run.join("final.bpk").exists());
+    let state: Value = serde_json::from_slice(
+        &std::fs::read(run.join("checkpoint/state.json")).expect("the last checkpoint is kept"),
+    )
+    .unwrap();
+    assert!(state["step"].as_u64().unwrap() < 24);
+    // With space again, resuming ends exactly where the uninterrupted run did.
+    let resumed = glassbox(&["train", "--out", &run.display().to_string(), "--resume"], &[]);
+    ok(&resumed);
+    assert_eq!(weights(&t.run), weights(&run), "resumed weights differ");
+    assert_eq!(losses(&t.run, "mood"), losses(&run, "mood"));
+    assert_eq!(losses(&t.run, "ents"), losses(&run, "ents"));
+}
+
 #[test]
 fn export_writes_int8_smaller_with_the_float_scores_on_its_card() {
     let Bundles {
