@@ -610,6 +610,11 @@ fn osa(a: &str, b: &str) -> usize {
 }
 
 fn attack(input: &str, method: &str, name: &str) -> (Output, Value) {
+    attack_with(input, method, name, "0")
+}
+
+/// `glassbox attack` with the similarity constraint at `min_similarity` ("0": off).
+fn attack_with(input: &str, method: &str, name: &str, min_similarity: &str) -> (Output, Value) {
     let path = tmp(&format!("{name}.jsonl"));
     std::fs::write(&path, input).unwrap();
     let out_dir = tmp(&format!("{name}-attack"));
@@ -625,6 +630,8 @@ fn attack(input: &str, method: &str, name: &str) -> (Output, Value) {
         "2",
         "--seed",
         "3",
+        "--min-similarity",
+        min_similarity,
         "--out",
         out_dir.to_str().unwrap(),
     ]);
@@ -756,6 +763,71 @@ fn synonym_attacks_replace_words_with_wordnet_synonyms() {
         assert!(
             synonyms_in_wordnet(&o, &n),
             "{o} → {n} is not a WordNet synonym pair"
+        );
+    }
+}
+
+/// Cosine similarities of `texts[1..]` to `texts[0]` by `glassbox similarity` with the
+/// base sentence encoder.
+fn similarities_to_first(texts: &[&str]) -> Vec<f64> {
+    let mut args = vec!["similarity", "--format", "json"];
+    args.extend_from_slice(texts);
+    let out = glassbox(&args);
+    assert!(out.status.success(), "similarity failed: {}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["cosine"][0].as_array().unwrap()[1..]
+        .iter()
+        .map(f)
+        .collect()
+}
+
+#[test]
+fn the_similarity_constraint_keeps_only_texts_glassbox_similarity_finds_close() {
+    let input: String = VICTIMS
+        .iter()
+        .map(|t| format!("{}\n", serde_json::json!({"text": t})))
+        .collect();
+    let (free_out, free) = attack_with(&input, "both", "unconstrained", "0");
+    let (out, bound) = attack_with(&input, "both", "constrained", "0.9");
+    for o in [&free_out, &out] {
+        assert!(o.status.success(), "{}", stderr(o));
+    }
+    // What the unconstrained search took includes texts the constraint must refuse.
+    let far = free["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["changes"].as_array().unwrap().is_empty())
+        .filter(|r| {
+            let (t, a) = (
+                r["text"].as_str().unwrap(),
+                r["adversarial"].as_str().unwrap(),
+            );
+            similarities_to_first(&[t, a])[0] < 0.9
+        })
+        .count();
+    assert!(far > 0, "no unconstrained change drifted below 0.9: {free}");
+    assert!(free["results"][0].get("similarity").is_none());
+    assert!(
+        bound["summary"]["rejected"].as_u64().unwrap() > 0,
+        "{}",
+        bound["summary"]
+    );
+    // Every text the constrained search wrote stays at ≥ 0.9, as measured independently.
+    for r in bound["results"].as_array().unwrap() {
+        if r["changes"].as_array().unwrap().is_empty() {
+            assert!(r.get("similarity").is_none(), "{r}");
+            continue;
+        }
+        let (t, a) = (
+            r["text"].as_str().unwrap(),
+            r["adversarial"].as_str().unwrap(),
+        );
+        let measured = similarities_to_first(&[t, a])[0];
+        assert!(measured >= 0.9 - 1e-4, "{a:?} is {measured} from {t:?}");
+        assert!(
+            (f(&r["similarity"]) - measured).abs() < 1e-4,
+            "{r} vs {measured}"
         );
     }
 }

@@ -7,10 +7,13 @@
 //!    edits, never for function words, numbers or punctuation.
 //! 3. **Search** ([`search`]): at each word, the candidate that lowers p(class) most, if any
 //!    does, until the class changes or the word budget is spent.
-//! 4. **Report** ([`report`]): success rate, accuracy under attack, words changed per
+//! 4. **Constraint** ([`similarity`]): a candidate whose text drifts too far in meaning
+//!    from the original (by an independent sentence encoder) is never taken.
+//! 5. **Report** ([`report`]): success rate, accuracy under attack, words changed per
 //!    success, queries, and every text's result.
 
 pub mod candidates;
 pub mod report;
 pub mod run;
 pub mod search;
+pub mod similarity;

@@ -21,6 +21,11 @@ pub struct Settings {
     pub method: Method,
     pub max_changes: usize,
     pub candidates_per_word: usize,
+    /// The semantic constraint's threshold and encoder (absent: no constraint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_similarity: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity_model: Option<String>,
     pub seed: u64,
 }
 
@@ -42,6 +47,12 @@ pub struct Summary {
     pub mean_changed_share: f64,
     /// Texts scored per attacked text.
     pub mean_queries: f64,
+    /// Candidate texts the similarity constraint vetoed, over all texts.
+    pub rejected: usize,
+    /// Mean similarity of the successful adversarial texts to their originals (with a
+    /// constraint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_similarity: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +92,11 @@ impl Summary {
             .filter(|r| matches!(r.status, Status::Succeeded | Status::Failed))
             .collect();
         let queries: usize = attacked.iter().map(|r| r.queries).sum();
+        let sims: Vec<f64> = wins
+            .iter()
+            .filter_map(|r| r.similarity)
+            .map(f64::from)
+            .collect();
         let known = rs
             .iter()
             .filter(|r| r.gold.is_some() && r.status != Status::Error)
@@ -102,6 +118,8 @@ impl Summary {
             mean_words_changed: ratio(changed as f64, wins.len()),
             mean_changed_share: ratio(share, wins.len()),
             mean_queries: ratio(queries as f64, attacked.len()),
+            rejected: rs.iter().map(|r| r.rejected).sum(),
+            mean_similarity: (!sims.is_empty()).then(|| ratio(sims.iter().sum(), sims.len())),
         }
     }
 }
@@ -152,6 +170,15 @@ pub fn summary_table(s: &Summary) -> String {
         "model queries per attacked text",
         format!("{:.1}", s.mean_queries),
     ));
+    if let Some(m) = s.mean_similarity {
+        rows.push(("similarity of successes to originals", format!("{m:.3}")));
+    }
+    if s.rejected > 0 || s.mean_similarity.is_some() {
+        rows.push((
+            "candidates vetoed as too far in meaning",
+            s.rejected.to_string(),
+        ));
+    }
     let w = rows
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -165,8 +192,14 @@ pub fn summary_table(s: &Summary) -> String {
 fn markdown(r: &Report) -> String {
     let s = &r.settings;
     let mut md = format!(
-        "# Adversarial attack: {}\n\nSource: {}. Method: {:?}, at most {} words changed, {} candidates per word, seed {}.\n\n",
-        s.bundle, s.source, s.method, s.max_changes, s.candidates_per_word, s.seed
+        "# Adversarial attack: {}\n\nSource: {}. Method: {:?}, at most {} words changed, {} candidates per word, {}, seed {}.\n\n",
+        s.bundle,
+        s.source,
+        s.method,
+        s.max_changes,
+        s.candidates_per_word,
+        constraint(s),
+        s.seed
     );
     md += "| measure | value |\n|---|---|\n";
     for line in summary_table(&r.summary).lines() {
@@ -193,6 +226,14 @@ fn markdown(r: &Report) -> String {
         );
     }
     md
+}
+
+/// The semantic constraint in words.
+fn constraint(s: &Settings) -> String {
+    match (s.min_similarity, &s.similarity_model) {
+        (Some(m), Some(model)) => format!("candidates kept at cosine similarity ≥ {m} by {model}"),
+        _ => "no similarity constraint".into(),
+    }
 }
 
 /// The adversarial text with each replacement shown as `~~old~~ **new**`, left to right.
@@ -248,20 +289,29 @@ mod tests {
                 .collect(),
             words,
             queries,
+            rejected: 0,
+            similarity: None,
             error: None,
         }
     }
 
     #[test]
     fn the_summary_follows_textattacks_definitions() {
-        let rs = [
+        let mut rs = [
             result(Status::Succeeded, Some("p"), 1, 4, 10),
             result(Status::Succeeded, Some("p"), 3, 6, 30),
             result(Status::Failed, Some("p"), 2, 5, 20),
             result(Status::Skipped, Some("p"), 0, 5, 1),
             result(Status::Error, None, 0, 0, 0),
         ];
+        // Vetoes from every attacked text; similarity averaged over successes only.
+        for (r, (rejected, sim)) in rs.iter_mut().zip([(3, 0.9), (1, 0.8), (2, 0.95)]) {
+            r.rejected = rejected;
+            r.similarity = Some(sim);
+        }
         let s = Summary::of(&rs);
+        assert_eq!(s.rejected, 6);
+        assert!((s.mean_similarity.unwrap() - 0.85).abs() < 1e-6);
         assert_eq!(
             (s.texts, s.succeeded, s.failed, s.skipped, s.errors),
             (5, 2, 1, 1, 1)
@@ -282,6 +332,7 @@ mod tests {
             (s.accuracy_before, s.accuracy_under_attack, s.success_rate),
             (None, None, 0.0)
         );
+        assert_eq!((s.rejected, s.mean_similarity), (0, None));
     }
 
     #[test]

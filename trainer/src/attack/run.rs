@@ -13,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::candidates::Candidates;
-use super::search::{greedy, Change, Sentence, Slot};
+use super::search::{allow_all, greedy, Change, Judges, Outcome, Sentence, Slot};
+use super::similarity::Judge;
 use crate::infer::occlusion::occluded_probs;
 use crate::infer::{forward_batch, run, tokenize_all};
 use crate::load::Loaded;
@@ -70,6 +71,12 @@ pub struct AttackResult {
     pub words: usize,
     /// Texts the model scored for this attack (occlusion included).
     pub queries: usize,
+    /// Candidate texts the similarity constraint vetoed.
+    pub rejected: usize,
+    /// Cosine similarity of the adversarial text to the original, by the constraint's
+    /// encoder (when there is a constraint and a change was made).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -89,6 +96,8 @@ impl AttackResult {
             changes: Vec::new(),
             words: 0,
             queries: 0,
+            rejected: 0,
+            similarity: None,
             error: None,
         }
     }
@@ -102,15 +111,17 @@ pub struct Attack<'a> {
 }
 
 impl Attack<'_> {
-    /// Attacks target number `index`; failures become an error result.
+    /// Attacks target number `index`, under `judge`'s similarity constraint when given;
+    /// failures become an error result.
     pub fn one<B: Backend>(
         &self,
         loaded: &Loaded<B>,
+        judge: Option<&Judge<B>>,
         t: &Target,
         index: usize,
         device: &B::Device,
     ) -> AttackResult {
-        match self.try_one(loaded, t, index, device) {
+        match self.try_one(loaded, judge, t, index, device) {
             Ok(r) => r,
             Err(e) => AttackResult {
                 error: Some(format!("{}: {e:#}", t.at)),
@@ -122,6 +133,7 @@ impl Attack<'_> {
     fn try_one<B: Backend>(
         &self,
         loaded: &Loaded<B>,
+        judge: Option<&Judge<B>>,
         t: &Target,
         index: usize,
         device: &B::Device,
@@ -152,8 +164,14 @@ impl Attack<'_> {
         );
         let chars: Vec<char> = text.chars().collect();
         let slots = self.slots(&sentence, &ws, &dropped, p, index, &chars);
-        let score = |texts: &[String]| scores(loaded, texts, device);
-        let out = greedy(sentence, probs, class, &slots, self.max_changes, score)?;
+        let search = Search {
+            loaded,
+            judge,
+            device,
+        };
+        let out = search.greedy(&text, sentence, probs, class, &slots, self.max_changes)?;
+        r.similarity = search.similarity_after(&text, &out)?;
+        r.rejected = out.rejected;
         r.status = if out.flipped(class) {
             Status::Succeeded
         } else {
@@ -199,6 +217,61 @@ impl Attack<'_> {
             })
             .filter(|s| !s.candidates.is_empty())
             .collect()
+    }
+}
+
+/// One text's search: the attacked model scores candidates, the judge (if any) vetoes those
+/// too far in meaning from the original text.
+struct Search<'a, B: Backend> {
+    loaded: &'a Loaded<B>,
+    judge: Option<&'a Judge<B>>,
+    device: &'a B::Device,
+}
+
+impl<B: Backend> Search<'_, B> {
+    fn greedy(
+        &self,
+        original: &str,
+        sentence: Sentence,
+        probs: Vec<f32>,
+        class: usize,
+        slots: &[Slot],
+        max_changes: usize,
+    ) -> Result<Outcome> {
+        let score = |texts: &[String]| scores(self.loaded, texts, self.device);
+        let Some(judge) = self.judge else {
+            let judges = Judges {
+                score,
+                allow: allow_all,
+            };
+            return greedy(sentence, probs, class, slots, max_changes, judges);
+        };
+        let reference = judge.embed(&[original.to_string()], self.device)?.remove(0);
+        let allow = |texts: &[String]| {
+            let sims = judge.similarities(&reference, texts, self.device)?;
+            Ok(sims.into_iter().map(|s| s >= judge.min).collect())
+        };
+        greedy(
+            sentence,
+            probs,
+            class,
+            slots,
+            max_changes,
+            Judges { score, allow },
+        )
+    }
+
+    /// How close the search's final text stays to `original`, when it changed anything and
+    /// there is a judge to ask.
+    fn similarity_after(&self, original: &str, out: &Outcome) -> Result<Option<f32>> {
+        let Some(judge) = self.judge.filter(|_| !out.changes.is_empty()) else {
+            return Ok(None);
+        };
+        let reference = judge.embed(&[original.to_string()], self.device)?.remove(0);
+        Ok(judge
+            .similarities(&reference, &[out.sentence.text()], self.device)?
+            .first()
+            .copied())
     }
 }
 

@@ -4,9 +4,13 @@
 //! lowers it at all; stop as soon as the predicted class is no longer the target (success)
 //! or when `max_changes` words are changed (failure).
 //!
-//! The search sees the model only through a scoring closure (texts in, class distributions
-//! out), so it is unit-tested on hand-made scores without a model, and what it scores is
-//! exactly the text it writes out.
+//! A constraint may veto candidate texts before they are scored (TextFooler's semantic
+//! similarity, [`super::similarity`]): a vetoed candidate is never taken, however much it
+//! would lower p(target).
+//!
+//! The search sees the model only through closures (texts in, class distributions or
+//! verdicts out), so it is unit-tested on hand-made scores without a model, and what it
+//! scores is exactly the text it writes out.
 
 use anyhow::{ensure, Result};
 use glassbox_model::text::decode::argmax;
@@ -92,6 +96,8 @@ pub struct Outcome {
     pub probs: Vec<f32>,
     /// Texts scored by the search.
     pub queries: usize,
+    /// Candidate texts the constraint vetoed (never scored).
+    pub rejected: usize,
 }
 
 impl Outcome {
@@ -101,40 +107,49 @@ impl Outcome {
     }
 }
 
+/// What the search asks about candidate texts: `score` maps texts to their class
+/// distributions, `allow` to whether each may be taken at all; one answer per text.
+pub struct Judges<S, A> {
+    pub score: S,
+    pub allow: A,
+}
+
+/// Judges without a constraint: every candidate may be taken.
+pub fn allow_all(texts: &[String]) -> Result<Vec<bool>> {
+    Ok(vec![true; texts.len()])
+}
+
 /// Greedy word substitution against class `target`, starting from `sentence` (whose class
 /// distribution is `probs`), visiting `slots` in the order given (most important first).
-/// `score` maps texts to their class distributions, one row per text.
-pub fn greedy<F>(
+pub fn greedy<S, A>(
     sentence: Sentence,
     probs: Vec<f32>,
     target: usize,
     slots: &[Slot],
     max_changes: usize,
-    mut score: F,
+    mut judges: Judges<S, A>,
 ) -> Result<Outcome>
 where
-    F: FnMut(&[String]) -> Result<Vec<Vec<f32>>>,
+    S: FnMut(&[String]) -> Result<Vec<Vec<f32>>>,
+    A: FnMut(&[String]) -> Result<Vec<bool>>,
 {
     let mut cur = Outcome {
         sentence,
         changes: Vec::new(),
         probs,
         queries: 0,
+        rejected: 0,
     };
     for slot in slots {
         if cur.changes.len() >= max_changes || cur.flipped(target) {
             break;
         }
-        if slot.candidates.is_empty() {
+        let (words, tried) = allowed(&mut cur, slot, &mut judges.allow)?;
+        if tried.is_empty() {
             continue;
         }
-        let tried: Vec<Sentence> = slot
-            .candidates
-            .iter()
-            .map(|c| cur.sentence.with_word(slot.position, c))
-            .collect();
         let texts: Vec<String> = tried.iter().map(Sentence::text).collect();
-        let rows = score(&texts)?;
+        let rows = (judges.score)(&texts)?;
         ensure!(
             rows.len() == texts.len(),
             "the scorer answered {} rows for {} texts",
@@ -147,7 +162,7 @@ where
             cur.changes.push(Change {
                 position: slot.position,
                 original: cur.sentence.words[slot.position].clone(),
-                replacement: slot.candidates[best].clone(),
+                replacement: words[best].clone(),
                 p_target: rows[best][target],
             });
             cur.sentence = tried[best].clone();
@@ -155,6 +170,39 @@ where
         }
     }
     Ok(cur)
+}
+
+/// The candidates of `slot` that `allow` lets through, as (replacement words, sentences);
+/// the vetoed ones are counted in `cur.rejected`.
+fn allowed<A>(cur: &mut Outcome, slot: &Slot, allow: &mut A) -> Result<(Vec<String>, Vec<Sentence>)>
+where
+    A: FnMut(&[String]) -> Result<Vec<bool>>,
+{
+    if slot.candidates.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let tried: Vec<Sentence> = slot
+        .candidates
+        .iter()
+        .map(|c| cur.sentence.with_word(slot.position, c))
+        .collect();
+    let texts: Vec<String> = tried.iter().map(Sentence::text).collect();
+    let keep = allow(&texts)?;
+    ensure!(
+        keep.len() == texts.len(),
+        "the constraint answered {} verdicts for {} texts",
+        keep.len(),
+        texts.len()
+    );
+    cur.rejected += keep.iter().filter(|k| !**k).count();
+    Ok(slot
+        .candidates
+        .iter()
+        .cloned()
+        .zip(tried)
+        .zip(keep)
+        .filter_map(|(pair, k)| k.then_some(pair))
+        .unzip())
 }
 
 /// Index of the row with the lowest p(target); the first of equals.
@@ -215,6 +263,16 @@ mod tests {
             .collect())
     }
 
+    type Scorer = fn(&[String]) -> Result<Vec<Vec<f32>>>;
+    type Verdicts = fn(&[String]) -> Result<Vec<bool>>;
+
+    fn unconstrained(score: Scorer) -> Judges<Scorer, Verdicts> {
+        Judges {
+            score,
+            allow: allow_all,
+        }
+    }
+
     fn start() -> (Sentence, Vec<f32>) {
         let text = "the film was good and long";
         let spans = [(0, 3), (4, 8), (9, 12), (13, 17), (18, 21), (22, 26)];
@@ -242,7 +300,7 @@ mod tests {
         // "film": flat 0.8, dull 0.7, bland 0.6 → "bland" (p0 0.6, still class 0).
         // "good": bad 0.25, awful 0.15 → "awful" (p0 0.15 < 0.5: class 1, success).
         let (s, p) = start();
-        let out = greedy(s, p, 0, &slots(), 3, toy).unwrap();
+        let out = greedy(s, p, 0, &slots(), 3, unconstrained(toy)).unwrap();
         let made: Vec<(usize, &str)> = out
             .changes
             .iter()
@@ -257,9 +315,34 @@ mod tests {
     }
 
     #[test]
+    fn a_vetoed_candidate_is_never_scored_or_taken() {
+        // As above, but the constraint vetoes "bland" and "awful": "film" → "dull" (p0 0.7),
+        // then "good" → "bad" (p0 0.35: success with the weaker candidates).
+        let (s, p) = start();
+        let judges = Judges {
+            score: |texts: &[String]| {
+                assert!(texts
+                    .iter()
+                    .all(|t| !t.contains("bland") && !t.contains("awful")));
+                toy(texts)
+            },
+            allow: |texts: &[String]| {
+                Ok(texts
+                    .iter()
+                    .map(|t| !t.contains("bland") && !t.contains("awful"))
+                    .collect())
+            },
+        };
+        let out = greedy(s, p, 0, &slots(), 3, judges).unwrap();
+        assert_eq!(out.sentence.text(), "the dull was bad and long");
+        assert!((out.probs[0] - 0.35).abs() < 1e-6);
+        assert_eq!((out.queries, out.rejected), (1 + 2 + 1, 2));
+    }
+
+    #[test]
     fn greedy_stops_after_max_changes_words() {
         let (s, p) = start();
-        let out = greedy(s, p, 0, &slots(), 1, toy).unwrap();
+        let out = greedy(s, p, 0, &slots(), 1, unconstrained(toy)).unwrap();
         assert_eq!(out.changes.len(), 1);
         assert_eq!(out.sentence.text(), "the bland was good and long");
         assert!(!out.flipped(0));
@@ -270,7 +353,7 @@ mod tests {
     #[test]
     fn greedy_with_no_budget_changes_nothing_and_scores_nothing() {
         let (s, p) = start();
-        let out = greedy(s.clone(), p.clone(), 0, &slots(), 0, toy).unwrap();
+        let out = greedy(s.clone(), p.clone(), 0, &slots(), 0, unconstrained(toy)).unwrap();
         assert_eq!((out.sentence, out.probs, out.queries), (s, p, 0));
         assert!(out.changes.is_empty());
     }
@@ -279,7 +362,7 @@ mod tests {
     fn a_scorer_that_answers_too_few_rows_is_an_error() {
         let (s, p) = start();
         let short = |_: &[String]| Ok(vec![vec![0.5, 0.5]]);
-        let e = greedy(s, p, 0, &slots()[1..], 3, short).unwrap_err();
+        let e = greedy(s, p, 0, &slots()[1..], 3, unconstrained(short)).unwrap_err();
         assert!(e.to_string().contains("1 rows for 3 texts"), "{e}");
     }
 }

@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::attack::candidates::{Candidates, Method};
 use crate::attack::report::{summary_table, write, Report, Settings, Summary};
 use crate::attack::run::{Attack, AttackResult, Target};
+use crate::attack::similarity::Judge;
 use crate::backend::BackendKind;
 use crate::config::TaskKind;
 use crate::data::prepare::prepare;
@@ -51,6 +52,16 @@ pub struct AttackArgs {
     /// WordNet database directory (Debian's wordnet-base).
     #[arg(long, default_value = "/usr/share/wordnet")]
     wordnet: PathBuf,
+    /// Semantic constraint (TextFooler's): a candidate text is taken only when its cosine
+    /// similarity to the original, by --similarity-model's sentence embeddings, is at least
+    /// this (TextFooler's 0.84 angular similarity is a cosine of about 0.88 by its encoder).
+    /// 0 turns the constraint off.
+    #[arg(long, default_value_t = 0.85)]
+    min_similarity: f32,
+    /// The sentence encoder that judges similarity (a Hugging Face BERT checkpoint or a
+    /// bundle): by default the base all-MiniLM-L6-v2, independent of the attacked model.
+    #[arg(long, default_value = "assets/all-MiniLM-L6-v2")]
+    similarity_model: PathBuf,
     /// Seeds the test-split sample and every candidate draw.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -83,8 +94,13 @@ pub fn attack(a: AttackArgs) -> Result<()> {
                 a.bundle.display()
             );
         }
+        let judge = judge::<B>(&a, &device)?;
         let (source, targets) = targets(&loaded, &a)?;
-        (source, attack_all(&attack, &loaded, &targets, &device))
+        let judged = Judged {
+            loaded: &loaded,
+            judge: judge.as_ref(),
+        };
+        (source, attack_all(&attack, &judged, &targets, &device))
     });
     let report = Report {
         settings: settings(&a, source),
@@ -114,14 +130,43 @@ fn settings(a: &AttackArgs, source: String) -> Settings {
         method: a.method,
         max_changes: a.max_changes,
         candidates_per_word: a.candidates,
+        min_similarity: (a.min_similarity > 0.0).then_some(a.min_similarity),
+        similarity_model: (a.min_similarity > 0.0)
+            .then(|| a.similarity_model.display().to_string()),
         seed: a.seed,
     }
+}
+
+/// The similarity constraint's encoder, unless --min-similarity is 0.
+fn judge<B: Backend>(a: &AttackArgs, device: &B::Device) -> Result<Option<Judge<B>>> {
+    if !(0.0..=1.0).contains(&a.min_similarity) {
+        bail!(
+            "--min-similarity {} is not a cosine similarity between 0 and 1",
+            a.min_similarity
+        );
+    }
+    if a.min_similarity == 0.0 {
+        return Ok(None);
+    }
+    let encoder = load_dir::<B>(&a.similarity_model, device).map_err(|e| {
+        e.context("loading --similarity-model (--min-similarity 0 attacks without the constraint)")
+    })?;
+    Ok(Some(Judge {
+        encoder,
+        min: a.min_similarity,
+    }))
+}
+
+/// The attacked model and the constraint's judge, if any.
+struct Judged<'a, B: Backend> {
+    loaded: &'a Loaded<B>,
+    judge: Option<&'a Judge<B>>,
 }
 
 /// Every target in order, with a progress bar (drawn only on a terminal).
 fn attack_all<B: Backend>(
     attack: &Attack,
-    loaded: &Loaded<B>,
+    judged: &Judged<B>,
     targets: &[Target],
     device: &B::Device,
 ) -> Vec<AttackResult> {
@@ -131,7 +176,7 @@ fn attack_all<B: Backend>(
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let r = attack.one(loaded, t, i, device);
+            let r = attack.one(judged.loaded, judged.judge, t, i, device);
             bar.inc(1);
             r
         })

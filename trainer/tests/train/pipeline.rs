@@ -245,7 +245,10 @@ fn a_disk_that_fills_while_checkpointing_stops_clearly_and_resumes() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     // The failed write left nothing half-written behind, and the last checkpoint is whole.
     let run = out.join("run");
-    assert!(!run.join("checkpoint.tmp").exists(), "half-written checkpoint left behind");
+    assert!(
+        !run.join("checkpoint.tmp").exists(),
+        "half-written checkpoint left behind"
+    );
     assert!(!run.join("final.bpk").exists());
     let state: Value = serde_json::from_slice(
         &std::fs::read(run.join("checkpoint/state.json")).expect("the last checkpoint is kept"),
@@ -253,7 +256,10 @@ fn a_disk_that_fills_while_checkpointing_stops_clearly_and_resumes() {
     .unwrap();
     assert!(state["step"].as_u64().unwrap() < 24);
     // With space again, resuming ends exactly where the uninterrupted run did.
-    let resumed = glassbox(&["train", "--out", &run.display().to_string(), "--resume"], &[]);
+    let resumed = glassbox(
+        &["train", "--out", &run.display().to_string(), "--resume"],
+        &[],
+    );
     ok(&resumed);
     assert_eq!(weights(&t.run), weights(&run), "resumed weights differ");
     assert_eq!(losses(&t.run, "mood"), losses(&run, "mood"));
