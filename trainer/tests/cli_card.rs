@@ -1,6 +1,7 @@
 //! The model card of a tiny run: every fact is the run's own (architecture from its model
-//! config, base model from its folder, data files with their SHA-256 computed here), and the
-//! cross-validation interval sits in its own labelled table, never beside a test value.
+//! config, base model from its folder, data files with their SHA-256 computed here); test
+//! values carry their bootstrap interval, and the cross-validation interval sits in its own
+//! labelled table, never beside a test value.
 
 /// Fixtures shared by the model's and the trainer's tests.
 #[path = "../../tests/common/mod.rs"]
@@ -93,18 +94,33 @@ fn the_card_states_the_runs_own_facts_and_labels_the_cv_interval() {
     check_intervals(&card, &read_json(&dir.join("run/cv/cv.json")));
 }
 
-/// The test table has no interval column; the CV table carries cv.json's numbers under a
-/// label that says what they are.
+/// Beside each test value is its bootstrap interval over the test examples, labelled so and
+/// holding the value; the CV table carries cv.json's numbers under a label that says what
+/// they are, and they appear nowhere in the test table.
 fn check_intervals(card: &str, cv: &Value) {
     let test = section(card, "## Metrics (held-out test split)");
+    let header =
+        "| task | metric | split | test value (%) | 95% CI (bootstrap over test examples) |";
+    assert!(test.contains(header), "{test}");
     assert!(
-        test.contains("| task | metric | split | test value (%) |"),
-        "{test}"
+        !test.contains("CV"),
+        "no CV interval beside test values:\n{test}"
     );
-    assert!(
-        !test.contains("CI") && !test.contains("–"),
-        "no interval beside test values:\n{test}"
-    );
+    let rows: Vec<Vec<&str>> = test
+        .lines()
+        .filter(|l| l.starts_with("| mood |") || l.starts_with("| ents |"))
+        .map(|l| l.split('|').map(str::trim).collect())
+        .collect();
+    assert!(rows.len() >= 6, "{test}");
+    for r in rows {
+        let value: f64 = r[4].parse().unwrap();
+        let (lo, hi) = r[5].split_once('–').expect("an interval lo–hi");
+        let (lo, hi): (f64, f64) = (lo.parse().unwrap(), hi.parse().unwrap());
+        assert!(
+            (0.0..=100.0).contains(&lo) && lo <= value && value <= hi && hi <= 100.0,
+            "{r:?}"
+        );
+    }
     let cv_part = section(
         card,
         "## Cross-validation (train+dev folds, not the test split)",

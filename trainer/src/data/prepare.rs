@@ -163,3 +163,36 @@ fn append_extra(
     }
     Ok(())
 }
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A prepared task of `examples` with empty splits and no encodings: enough for the code
+    /// that scores predictions, which reads only the name, kind and labels.
+    pub fn task(examples: Examples, labels: &[&str]) -> PreparedTask {
+        use crate::data::split::Split;
+        use crate::data::task::TaskData;
+        let kind = match &examples {
+            Examples::Sentence(_) => "sentence",
+            Examples::Token(_) => "token",
+        };
+        let config = serde_json::from_value(json!({"name": "t", "kind": kind, "file": "t"}));
+        PreparedTask {
+            data: TaskData {
+                config: config.unwrap(),
+                examples,
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+                clean: None,
+            },
+            split: Split {
+                train: vec![],
+                dev: vec![],
+                test: vec![],
+            },
+            encoded: vec![],
+        }
+    }
+}

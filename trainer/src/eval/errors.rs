@@ -389,27 +389,7 @@ mod tests {
     }
 
     fn task(examples: Examples, labels: &[&str]) -> PreparedTask {
-        use crate::data::split::Split;
-        use crate::data::task::TaskData;
-        let kind = match &examples {
-            Examples::Sentence(_) => "sentence",
-            Examples::Token(_) => "token",
-        };
-        let config = serde_json::from_value(json!({"name": "t", "kind": kind, "file": "t"}));
-        PreparedTask {
-            data: TaskData {
-                config: config.unwrap(),
-                examples,
-                labels: labels.iter().map(|l| l.to_string()).collect(),
-                clean: None,
-            },
-            split: Split {
-                train: vec![],
-                dev: vec![],
-                test: vec![],
-            },
-            encoded: vec![],
-        }
+        crate::data::prepare::testing::task(examples, labels)
     }
 
     fn sentence(text: &str, label: &str, line: usize) -> SentenceExample {

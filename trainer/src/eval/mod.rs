@@ -2,6 +2,7 @@
 //! cross-validation all go through [`evaluate`], so they report the same numbers.
 
 pub mod errors;
+pub mod interval;
 pub mod report;
 pub mod saved;
 

@@ -8,6 +8,7 @@
 //! fold-dev scores over K folds of train+dev), so they get their own, labelled table and never
 //! a column beside a test value.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::fs;
 use std::path::Path;
@@ -19,16 +20,22 @@ use serde_json::Value;
 use crate::assets::{package_of, Package};
 use crate::config::TrainConfig;
 use crate::eval::TaskScores;
+use crate::metrics::bootstrap::Interval;
 use crate::metrics::Prf;
 use crate::run_dir::BaselineRow;
 
 pub const CARD: &str = "MODEL_CARD.md";
+
+/// Bootstrap intervals of the test metrics, by task and then metric name.
+pub type TestIntervals = BTreeMap<String, BTreeMap<String, Interval>>;
 
 /// Everything the card is rendered from; export gathers it, the renderer only formats.
 pub struct CardInputs<'a> {
     pub manifest: &'a Manifest,
     /// Test scores of the exported weights, per task.
     pub test: &'a [TaskScores],
+    /// Their bootstrap intervals over the test examples.
+    pub test_intervals: &'a TestIntervals,
     /// The run folder, as it is named in the card.
     pub run_name: &'a str,
     pub baselines: Option<Vec<BaselineRow>>,
@@ -371,15 +378,31 @@ fn training_section(s: &mut String, m: &Manifest) {
 
 fn metrics_section(s: &mut String, c: &CardInputs) {
     let m = c.manifest;
-    s.push_str(
+    let resamples = c
+        .test_intervals
+        .values()
+        .flat_map(BTreeMap::values)
+        .map(|i| i.resamples)
+        .next()
+        .unwrap_or(0);
+    let _ = write!(
+        s,
         "## Metrics (held-out test split)\n\nOne evaluation of the exported weights on \
-        the test split (no interval: see cross-validation below for the spread over data).\n\n\
-        | task | metric | split | test value (%) |\n|---|---|---|---|\n",
+        the test split. The interval is a 95% percentile bootstrap over the test examples \
+        ({resamples} resamples): how sure this one score is, given a test set of this size. \
+        How the recipe varies over data is the cross-validation below.\n\n\
+        | task | metric | split | test value (%) | 95% CI (bootstrap over test examples) |\n|---|---|---|---|---|\n",
     );
     for x in &m.metrics {
+        let ci = c
+            .test_intervals
+            .get(&x.task)
+            .and_then(|t| t.get(&x.name))
+            .map(|i| format!("{}–{}", pct(i.low), pct(i.high)))
+            .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {ci} |",
             x.task,
             x.name,
             x.split,

@@ -24,9 +24,10 @@ use crate::config::TaskKind;
 use crate::data::prepare::PreparedTask;
 use crate::drift::offline::{profile_bundle, training_texts, Sampling};
 use crate::drift::profile::EMBEDDING_ROWS;
-use crate::eval::{evaluate, TaskScores, EVAL_BATCH};
+use crate::eval::{evaluate, interval, Predictions, TaskScores, EVAL_BATCH};
 use crate::io::{now_rfc3339, write_atomic};
 use crate::load::{hf_max_seq_len, load_dir, read_tokenizer};
+use crate::metrics::bootstrap::Resampling;
 use crate::run_dir::{RunDir, RunModel};
 
 /// Writes the files and then the manifest, which lists the SHA-256 of every one of them. The
@@ -149,7 +150,7 @@ pub fn export_run<B: Backend>(
     let lineage = lineage::run_lineage(&run, base)?;
     let (tokenizer, tok) = read_tokenizer(base, rm.train.max_seq_len)?;
     let (tasks, reports) = crate::data::prepare::prepare(&rm.train, &tok)?;
-    let test = |model: &Glassbox<B>| {
+    let evaluate_test = |model: &Glassbox<B>| {
         evaluate(
             model,
             &Kernels::F32,
@@ -159,8 +160,8 @@ pub fn export_run<B: Backend>(
             tok.pad_id(),
             device,
         )
-        .map(|(scores, _)| scores)
     };
+    let test = |model: &Glassbox<B>| evaluate_test(model).map(|(scores, _)| scores);
     let created = now_rfc3339();
     let (model, fp32) = apply_quantization(&rm, quantize, &test, &created)?;
     let weights = model.to_burnpack()?;
@@ -168,7 +169,8 @@ pub fn export_run<B: Backend>(
         r["quantized_bytes"] = weights.len().into();
         r
     });
-    let scores = test(&model)?;
+    let (scores, preds) = evaluate_test(&model)?;
+    let intervals = test_intervals(&tasks, &preds, rm.train.seed)?;
     let mut metrics = manifest_metrics(&scores, &created);
     add_cv_intervals(&mut metrics, run.cv_result().as_ref());
     let manifest = Manifest {
@@ -197,6 +199,7 @@ pub fn export_run<B: Backend>(
     let card = card::model_card(&card::CardInputs {
         manifest: &manifest,
         test: &scores,
+        test_intervals: &intervals,
         run_name: &run.path().display().to_string(),
         baselines: run.baselines(),
         single_task_table: run.single_task_table(),
@@ -260,6 +263,27 @@ fn apply_quantization<B: Backend>(
             (rm.model.clone().quantize_int8(), Some(reference))
         }
     })
+}
+
+/// Resamples of the test examples behind the card's intervals.
+const TEST_RESAMPLES: usize = 1000;
+
+/// Bootstrap intervals of every test metric, by task then metric name (seeded by the run).
+fn test_intervals(
+    tasks: &[PreparedTask],
+    preds: &[Predictions],
+    seed: u64,
+) -> Result<card::TestIntervals> {
+    let r = Resampling {
+        resamples: TEST_RESAMPLES,
+        level: 0.95,
+        seed,
+    };
+    tasks
+        .iter()
+        .zip(preds)
+        .map(|(t, p)| Ok((t.name().to_string(), interval::intervals(t, p, r)?)))
+        .collect()
 }
 
 /// Copies the cross-validation interval of each metric from `cv.json`'s summary.

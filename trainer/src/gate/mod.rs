@@ -10,7 +10,7 @@
 //!    metric, McNemar's significance level; every check with its verdict and reason.
 //! 4. **Report** ([`report`], [`chart`]): `gate.json`, `gate.md` and `gate.svg`, pass or fail.
 
-pub mod bootstrap;
+pub use crate::metrics::bootstrap;
 pub mod chart;
 #[cfg(test)]
 mod decisions;
@@ -24,7 +24,7 @@ pub mod rules;
 
 use anyhow::{Context, Result};
 
-use bootstrap::paired_bootstrap;
+use bootstrap::percentile_bootstrap;
 pub use paired::{run_gate, GateSet};
 use pairs::{PairedSentences, PairedSpans, Side};
 pub use rules::GateRules;
@@ -46,7 +46,7 @@ pub fn judge(items: &GateItems, rules: &GateRules) -> Result<(GateStats, Decisio
         Some(s) => Some(MetricStat {
             champion: s.macro_f1(Side::Champion, &all(s.len())),
             challenger: s.macro_f1(Side::Challenger, &all(s.len())),
-            difference: paired_bootstrap(s.len(), r, |idx| s.macro_f1_difference(idx))
+            difference: percentile_bootstrap(s.len(), r, |idx| s.macro_f1_difference(idx))
                 .context("bootstrapping macro-F1")?,
         }),
         None => None,
@@ -60,7 +60,7 @@ pub fn judge(items: &GateItems, rules: &GateRules) -> Result<(GateStats, Decisio
         Some(s) => Some(MetricStat {
             champion: s.span_f1(Side::Champion, &all(s.len())),
             challenger: s.span_f1(Side::Challenger, &all(s.len())),
-            difference: paired_bootstrap(s.len(), r, |idx| s.span_f1_difference(idx))
+            difference: percentile_bootstrap(s.len(), r, |idx| s.span_f1_difference(idx))
                 .context("bootstrapping span F1")?,
         }),
         None => None,

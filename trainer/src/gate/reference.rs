@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use super::bootstrap::{paired_bootstrap, Interval, Resampling};
+use super::bootstrap::{percentile_bootstrap, Interval, Resampling};
 use super::mcnemar::exact_p_value;
 use super::pairs::{PairedSentences, PairedSpans};
 
@@ -172,8 +172,8 @@ fn statistics_agree_with_scipy_and_numpy() {
         let rel = (ours - want).abs() / want.max(f64::MIN_POSITIVE);
         assert!(rel < 1e-9, "b={b} c={c}: {ours:e} vs scipy {want:e}");
     }
-    let ours = paired_bootstrap(s.len(), resampling(3), |i| s.macro_f1_difference(i)).unwrap();
+    let ours = percentile_bootstrap(s.len(), resampling(3), |i| s.macro_f1_difference(i)).unwrap();
     assert_agrees("macro-F1", ours, &r["sentences"]);
-    let ours = paired_bootstrap(sp.len(), resampling(4), |i| sp.span_f1_difference(i)).unwrap();
+    let ours = percentile_bootstrap(sp.len(), resampling(4), |i| sp.span_f1_difference(i)).unwrap();
     assert_agrees("span F1", ours, &r["spans"]);
 }

@@ -1,5 +1,6 @@
 //! Evaluation metrics, each checked against hand-computed cases.
 
+pub mod bootstrap;
 pub mod classification;
 pub mod span;
 

@@ -1,6 +1,7 @@
-//! The paired bootstrap: resample the gate items with replacement — the same indices for
-//! both models, so their correlation is kept — and read the metric difference's percentile
-//! interval off the resamples.
+//! The percentile bootstrap: resample the items with replacement and read a statistic's
+//! interval off the resamples. For one model's metric the statistic is the metric on the
+//! resampled test examples (the model card); for two models it is their difference on the
+//! same resampled indices, so their correlation is kept (the paired bootstrap of the gate).
 
 use anyhow::{bail, Result};
 use rand::{Rng, SeedableRng};
@@ -16,10 +17,10 @@ pub struct Resampling {
     pub seed: u64,
 }
 
-/// `metric(challenger) − metric(champion)` on all items, and its percentile interval.
+/// The statistic on all items, and its percentile interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Interval {
-    /// The difference on the gate set itself.
+    /// The statistic on all items.
     pub point: f64,
     pub low: f64,
     pub high: f64,
@@ -27,14 +28,14 @@ pub struct Interval {
     pub resamples: usize,
 }
 
-/// Bootstraps `difference` (called with the item indices of one resample) over `n` items.
-pub fn paired_bootstrap(
+/// Bootstraps `statistic` (called with the item indices of one resample) over `n` items.
+pub fn percentile_bootstrap(
     n: usize,
     r: Resampling,
-    difference: impl Fn(&[usize]) -> f64,
+    statistic: impl Fn(&[usize]) -> f64,
 ) -> Result<Interval> {
     if n == 0 {
-        bail!("the gate set is empty: nothing to bootstrap");
+        bail!("no items: nothing to bootstrap");
     }
     if r.resamples == 0 || !(r.level > 0.0 && r.level < 1.0) {
         bail!(
@@ -44,13 +45,13 @@ pub fn paired_bootstrap(
         );
     }
     let all: Vec<usize> = (0..n).collect();
-    let point = difference(&all);
+    let point = statistic(&all);
     let mut rng = ChaCha8Rng::seed_from_u64(r.seed);
     let mut idx = vec![0usize; n];
     let mut stats: Vec<f64> = (0..r.resamples)
         .map(|_| {
             idx.iter_mut().for_each(|i| *i = rng.random_range(0..n));
-            difference(&idx)
+            statistic(&idx)
         })
         .collect();
     stats.sort_by(f64::total_cmp);
@@ -98,10 +99,10 @@ mod tests {
             level: 0.9,
             seed: 5,
         };
-        let a = paired_bootstrap(d.len(), r, mean_of(&d)).unwrap();
-        let b = paired_bootstrap(d.len(), r, mean_of(&d)).unwrap();
+        let a = percentile_bootstrap(d.len(), r, mean_of(&d)).unwrap();
+        let b = percentile_bootstrap(d.len(), r, mean_of(&d)).unwrap();
         assert_eq!(a, b);
-        let c = paired_bootstrap(d.len(), Resampling { seed: 6, ..r }, mean_of(&d)).unwrap();
+        let c = percentile_bootstrap(d.len(), Resampling { seed: 6, ..r }, mean_of(&d)).unwrap();
         assert_ne!((a.low, a.high), (c.low, c.high));
         assert!(a.low <= a.point && a.point <= a.high);
     }
@@ -114,7 +115,7 @@ mod tests {
             level: 0.95,
             seed: 0,
         };
-        let i = paired_bootstrap(d.len(), r, mean_of(&d)).unwrap();
+        let i = percentile_bootstrap(d.len(), r, mean_of(&d)).unwrap();
         assert_eq!((i.point, i.low, i.high), (0.25, 0.25, 0.25));
     }
 
@@ -125,8 +126,8 @@ mod tests {
             level: 0.95,
             seed: 0,
         };
-        assert!(paired_bootstrap(0, r, |_| 0.0).is_err());
-        assert!(paired_bootstrap(3, Resampling { level: 1.0, ..r }, |_| 0.0).is_err());
-        assert!(paired_bootstrap(3, Resampling { resamples: 0, ..r }, |_| 0.0).is_err());
+        assert!(percentile_bootstrap(0, r, |_| 0.0).is_err());
+        assert!(percentile_bootstrap(3, Resampling { level: 1.0, ..r }, |_| 0.0).is_err());
+        assert!(percentile_bootstrap(3, Resampling { resamples: 0, ..r }, |_| 0.0).is_err());
     }
 }
