@@ -376,8 +376,8 @@ fn training_section(s: &mut String, m: &Manifest) {
     );
 }
 
-fn metrics_section(s: &mut String, c: &CardInputs) {
-    let m = c.manifest;
+/// The test value of every metric, each with its bootstrap interval over the test examples.
+fn test_table(s: &mut String, c: &CardInputs) {
     let resamples = c
         .test_intervals
         .values()
@@ -393,7 +393,7 @@ fn metrics_section(s: &mut String, c: &CardInputs) {
         How the recipe varies over data is the cross-validation below.\n\n\
         | task | metric | split | test value (%) | 95% CI (bootstrap over test examples) |\n|---|---|---|---|---|\n",
     );
-    for x in &m.metrics {
+    for x in &c.manifest.metrics {
         let ci = c
             .test_intervals
             .get(&x.task)
@@ -409,6 +409,11 @@ fn metrics_section(s: &mut String, c: &CardInputs) {
             pct(x.value)
         );
     }
+}
+
+fn metrics_section(s: &mut String, c: &CardInputs) {
+    let m = c.manifest;
+    test_table(s, c);
     s.push('\n');
     quantization_cost(s, m);
     for t in c.test {
