@@ -164,13 +164,9 @@ impl Attack<'_> {
         );
         let chars: Vec<char> = text.chars().collect();
         let slots = self.slots(&sentence, &ws, &dropped, p, index, &chars);
-        let search = Search {
-            loaded,
-            judge,
-            device,
-        };
-        let out = search.greedy(&text, sentence, probs, class, &slots, self.max_changes)?;
-        r.similarity = search.similarity_after(&text, &out)?;
+        let search = Search::new(loaded, judge, &text, device)?;
+        let out = search.greedy(sentence, probs, class, &slots, self.max_changes)?;
+        r.similarity = search.similarity_after(&out)?;
         r.rejected = out.rejected;
         r.status = if out.flipped(class) {
             Status::Succeeded
@@ -221,17 +217,34 @@ impl Attack<'_> {
 }
 
 /// One text's search: the attacked model scores candidates, the judge (if any) vetoes those
-/// too far in meaning from the original text.
+/// too far in meaning from the original text, whose embedding it computes once.
 struct Search<'a, B: Backend> {
     loaded: &'a Loaded<B>,
-    judge: Option<&'a Judge<B>>,
+    /// The judge and the original text's embedding by it.
+    judge: Option<(&'a Judge<B>, Vec<f32>)>,
     device: &'a B::Device,
 }
 
-impl<B: Backend> Search<'_, B> {
+impl<'a, B: Backend> Search<'a, B> {
+    fn new(
+        loaded: &'a Loaded<B>,
+        judge: Option<&'a Judge<B>>,
+        original: &str,
+        device: &'a B::Device,
+    ) -> Result<Self> {
+        let judge = match judge {
+            Some(j) => Some((j, j.embed(&[original.to_string()], device)?.remove(0))),
+            None => None,
+        };
+        Ok(Search {
+            loaded,
+            judge,
+            device,
+        })
+    }
+
     fn greedy(
         &self,
-        original: &str,
         sentence: Sentence,
         probs: Vec<f32>,
         class: usize,
@@ -239,16 +252,15 @@ impl<B: Backend> Search<'_, B> {
         max_changes: usize,
     ) -> Result<Outcome> {
         let score = |texts: &[String]| scores(self.loaded, texts, self.device);
-        let Some(judge) = self.judge else {
+        let Some((judge, reference)) = &self.judge else {
             let judges = Judges {
                 score,
                 allow: allow_all,
             };
             return greedy(sentence, probs, class, slots, max_changes, judges);
         };
-        let reference = judge.embed(&[original.to_string()], self.device)?.remove(0);
         let allow = |texts: &[String]| {
-            let sims = judge.similarities(&reference, texts, self.device)?;
+            let sims = judge.similarities(reference, texts, self.device)?;
             Ok(sims.into_iter().map(|s| s >= judge.min).collect())
         };
         greedy(
@@ -261,15 +273,15 @@ impl<B: Backend> Search<'_, B> {
         )
     }
 
-    /// How close the search's final text stays to `original`, when it changed anything and
+    /// How close the search's final text stays to the original, when it changed anything and
     /// there is a judge to ask.
-    fn similarity_after(&self, original: &str, out: &Outcome) -> Result<Option<f32>> {
-        let Some(judge) = self.judge.filter(|_| !out.changes.is_empty()) else {
+    fn similarity_after(&self, out: &Outcome) -> Result<Option<f32>> {
+        let Some((judge, reference)) = self.judge.as_ref().filter(|_| !out.changes.is_empty())
+        else {
             return Ok(None);
         };
-        let reference = judge.embed(&[original.to_string()], self.device)?.remove(0);
         Ok(judge
-            .similarities(&reference, &[out.sentence.text()], self.device)?
+            .similarities(reference, &[out.sentence.text()], self.device)?
             .first()
             .copied())
     }
