@@ -151,6 +151,16 @@ ensure_node() {
   fi
 }
 
+# cargo-fuzz for the bounded fuzz run (scripts/fuzz.sh). It builds the targets with coverage
+# instrumentation on the stable compiler (`-s none`: no sanitizer, which would need nightly).
+ensure_fuzz_tools() {
+  local version=0.13.2
+  if ! cargo fuzz --version 2>/dev/null | grep -q "$version"; then
+    log "cargo install cargo-fuzz $version"
+    cargo_install_quick cargo-fuzz --version "$version" --locked
+  fi
+}
+
 ensure_assets() {
   log "assets: glassbox fetch"
   cargo run --release -q -p glassbox-trainer -- fetch --assets assets
@@ -164,5 +174,6 @@ if [ "$PURPOSE" = test ]; then
   ensure_system_packages
   ensure_venv
   ensure_node
+  ensure_fuzz_tools
   ensure_assets
 fi

@@ -21,6 +21,8 @@ phase "native tests (model unit tests, CLI, tokenizer, parity with the numpy ref
 # --release: the tests run the real model. The page's crate in the same run unifies features
 # (leptos' macros), so this compiles burn once more than `cargo build -p glassbox-trainer` did
 # for fetch; the three crates together still compile it once for all their tests.
+cargo test --release --no-run -p glassbox-model -p glassbox-trainer -p glassbox-app --message-format=json \
+  | python3 scripts/rebuilt.py
 cargo test --release -p glassbox-model -p glassbox-trainer -p glassbox-app
 
 phase "the model crate's API docs (every public item documented, every link resolved)"
@@ -32,6 +34,9 @@ node --test --test-concurrency=1 e2e/
 
 phase "HTTP API contract (schemathesis against glassbox serve's /openapi.json)"
 scripts/api-contract.sh
+
+phase "fuzzing (every cargo-fuzz target, 20 s each from the committed corpus)"
+scripts/fuzz.sh 20
 
 phase "tutorials (every command in docs/tutorials/, outputs checked)"
 python3 scripts/tutorials.py

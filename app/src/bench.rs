@@ -154,6 +154,22 @@ pub struct Times {
     /// The first sentence's L2-normalised embedding, so a script can compare it with
     /// another implementation's.
     pub first_embedding: Vec<f32>,
+    /// Memory after the first run and every [`MEMORY_EVERY`] rounds after it.
+    pub memory: Vec<MemorySample>,
+}
+
+/// Rounds between two memory samples.
+pub const MEMORY_EVERY: usize = 10;
+
+/// Memory after a number of runs: flat once warm, or something leaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct MemorySample {
+    /// Runs (requests to the worker) so far.
+    pub runs: usize,
+    pub page_wasm_bytes: u64,
+    pub worker_wasm_bytes: u64,
+    /// 0 where the browser does not say.
+    pub page_js_heap_bytes: u64,
 }
 
 /// What was timed: where the sentences came from and how many there were.
@@ -188,6 +204,7 @@ pub fn report(info: Option<&LoadInfo>, w: &Workload, t: Times) -> String {
         "batch16_ms_per_sentence": b16,
         "sentences_per_s_b16": 1000.0 / b16,
         "first_embedding": t.first_embedding,
+        "memory": t.memory,
     })
     .to_string()
 }
@@ -266,6 +283,12 @@ mod tests {
             batch1_forward: vec![vec![25.0, 10.0], vec![8.0, 12.0], vec![15.0, 30.0]],
             batch16: vec![50.0, 40.0, 60.0],
             first_embedding: vec![0.6, 0.8],
+            memory: vec![MemorySample {
+                runs: 1,
+                page_wasm_bytes: 65536,
+                worker_wasm_bytes: 131072,
+                page_js_heap_bytes: 0,
+            }],
         };
         let w = Workload {
             source: "inline".into(),
@@ -293,5 +316,9 @@ mod tests {
         let e = v["first_embedding"].as_array().unwrap();
         assert_eq!(e.len(), 2);
         assert!((e[1].as_f64().unwrap() - 0.8).abs() < 1e-6);
+        assert_eq!(
+            v["memory"],
+            serde_json::json!([{"runs": 1, "page_wasm_bytes": 65536, "worker_wasm_bytes": 131072, "page_js_heap_bytes": 0}])
+        );
     }
 }

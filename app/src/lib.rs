@@ -30,6 +30,36 @@ pub mod views;
 pub mod whatif;
 pub mod worker;
 
+/// Bytes of this thread's wasm memory (it only grows: a leak shows as growth that never
+/// stops); 0 outside wasm.
+pub fn wasm_memory_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        wasm_bindgen::memory()
+            .dyn_into::<js_sys::WebAssembly::Memory>()
+            .map(|m| {
+                m.buffer()
+                    .unchecked_into::<js_sys::ArrayBuffer>()
+                    .byte_length() as u64
+            })
+            .unwrap_or(0)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    0
+}
+
+/// Bytes of the JavaScript heap in use, where the browser says (Chromium's
+/// `performance.memory`; exact only with `--enable-precise-memory-info`); 0 elsewhere.
+pub fn js_heap_bytes() -> u64 {
+    let get = |o: &wasm_bindgen::JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
+    get(&js_sys::global(), "performance")
+        .and_then(|p| get(&p, "memory"))
+        .and_then(|m| get(&m, "usedJSHeapSize"))
+        .and_then(|v| v.as_f64())
+        .map_or(0, |v| v as u64)
+}
+
 /// Milliseconds from the global `performance` clock, on the page and in the worker alike.
 pub fn now_ms() -> f64 {
     js_sys::Reflect::get(&js_sys::global(), &"performance".into())

@@ -3,6 +3,9 @@
 //! Messages cross the thread boundary through gloo-worker's bincode codec, so these types
 //! stay plain (no internally tagged enums, no skipped fields, no `serde_json::Value`): bincode
 //! cannot decode those. That is why the manifest travels as its JSON text.
+//!
+//! The module needs nothing else from the page's crate, so the fuzz target for the protocol
+//! (fuzz/) compiles it as it is and decodes arbitrary bytes through the same bincode.
 
 use std::fmt;
 
@@ -10,10 +13,42 @@ use glassbox_model::view::attention::Attention;
 use glassbox_model::{ModelError, Tokenized};
 use serde::{Deserialize, Serialize};
 
-use crate::url::BackendChoice;
-
 /// How the CPU fallback is named in the backend panel.
 pub const CPU_BACKEND: &str = "CPU — burn-flex in wasm (SIMD128), int8 kernels";
+
+/// Which backend the page asks the worker for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendChoice {
+    /// WebGPU on a hardware adapter, else the CPU: a software adapter (SwiftShader,
+    /// llvmpipe) is slower than the page's own wasm CPU path.
+    #[default]
+    Auto,
+    /// `?backend=cpu` or the switch: the CPU even when WebGPU is available.
+    Cpu,
+    /// `?backend=webgpu`: WebGPU whenever there is an adapter, software ones included.
+    WebGpu,
+}
+
+impl BackendChoice {
+    /// The choice a `?backend=` value names; anything else (or nothing) is [`Auto`](Self::Auto).
+    pub fn from_param(v: Option<&str>) -> Self {
+        match v.map(str::to_ascii_lowercase).as_deref() {
+            Some("cpu") => BackendChoice::Cpu,
+            Some("webgpu") => BackendChoice::WebGpu,
+            _ => BackendChoice::Auto,
+        }
+    }
+
+    /// What the "force the CPU" switch turns this into: the CPU when on, and when off what
+    /// the address asked for unless that was the CPU itself.
+    pub fn with_cpu_forced(self, on: bool) -> Self {
+        match (on, self) {
+            (true, _) => BackendChoice::Cpu,
+            (false, BackendChoice::Cpu) => BackendChoice::Auto,
+            (false, other) => other,
+        }
+    }
+}
 
 /// A request from the page; the `u64` beside it in the envelope pairs it with its reply.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,6 +188,9 @@ pub struct LoadInfo {
     pub model_key: String,
     /// Where the bundle's bytes came from: "network" or "browser cache (offline copy)".
     pub source: String,
+    /// Why the bundle is not kept for offline use (storage quota, private mode); `None`
+    /// when every file is in the browser's cache.
+    pub not_kept: Option<String>,
     /// Every file of the bundle, manifest included.
     pub bytes: u64,
     /// Wall time the worker spent downloading, verifying and building the model.
@@ -167,6 +205,8 @@ pub struct RunOutput {
     pub forward_ms: f64,
     /// Set when the backend changed during this run (WebGPU device lost → CPU).
     pub backend_change: Option<String>,
+    /// The worker's wasm memory after the run, in bytes (the benchmark's memory samples).
+    pub worker_memory: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -481,6 +481,46 @@ async fn bench_sentences() -> Result<(Vec<String>, String), BenchError> {
     }
 }
 
+/// Memory samples over a benchmark: runs so far, the worker's wasm memory as its last reply
+/// said, the page's own wasm memory and JavaScript heap.
+struct MemoryLog {
+    runs: usize,
+    worker: u64,
+    samples: Vec<bench::MemorySample>,
+}
+
+impl MemoryLog {
+    fn new(worker: u64) -> Self {
+        let mut log = MemoryLog {
+            runs: 1,
+            worker,
+            samples: Vec::new(),
+        };
+        log.sample();
+        log
+    }
+
+    fn ran(&mut self, out: &RunOutput) {
+        self.runs += 1;
+        self.worker = out.worker_memory;
+    }
+
+    fn sample_every(&mut self, round: usize) {
+        if round.is_multiple_of(bench::MEMORY_EVERY) {
+            self.sample();
+        }
+    }
+
+    fn sample(&mut self) {
+        self.samples.push(bench::MemorySample {
+            runs: self.runs,
+            page_wasm_bytes: crate::wasm_memory_bytes(),
+            worker_wasm_bytes: self.worker,
+            page_js_heap_bytes: crate::js_heap_bytes(),
+        });
+    }
+}
+
 /// The first sentence cold, then `n` rounds of every sentence alone (interleaved, so a slow
 /// spell of the machine spreads over all sentences), then `n` rounds of the sentences in
 /// batches. WebGPU compiles kernels for each new shape in a sentence's first round: a cost
@@ -492,28 +532,35 @@ async fn measure(sentences: &[String], n: usize) -> Result<Times, BenchError> {
         Some(Err(e)) => return Err(e.into()),
         None => vec![],
     };
+    let mut memory = MemoryLog::new(out.worker_memory);
     let mut t = Times {
         first,
         first_embedding,
         ..Times::default()
     };
-    for _ in 0..n {
+    for round in 1..=n {
         let (mut trip, mut fwd) = (Vec::new(), Vec::new());
         for sentence in sentences {
             let (ms, out) = timed(vec![sentence.clone()]).await?;
             trip.push(ms);
             fwd.push(out.forward_ms);
+            memory.ran(&out);
         }
         t.batch1.push(trip);
         t.batch1_forward.push(fwd);
+        memory.sample_every(round);
     }
-    for _ in 0..n {
+    for round in 1..=n {
         let mut total = 0.0;
         for chunk in sentences.chunks(bench::BATCH) {
-            total += timed(chunk.to_vec()).await?.0;
+            let (ms, out) = timed(chunk.to_vec()).await?;
+            total += ms;
+            memory.ran(&out);
         }
         t.batch16.push(total);
+        memory.sample_every(n + round);
     }
+    t.memory = memory.samples;
     Ok(t)
 }
 

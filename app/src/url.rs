@@ -12,9 +12,9 @@
 
 use glassbox_model::text::decode::Aggregation;
 pub use glassbox_model::view::link::encode_component;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
+pub use crate::protocol::BackendChoice;
 use crate::state::{aggregation_from_name, AttnMode, ViewState};
 
 /// Warm runs of `?bench` without a number.
@@ -72,40 +72,6 @@ pub fn param(s: &str, key: &str) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)
-}
-
-/// Which backend the page asks the worker for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BackendChoice {
-    /// WebGPU on a hardware adapter, else the CPU: a software adapter (SwiftShader,
-    /// llvmpipe) is slower than the page's own wasm CPU path.
-    #[default]
-    Auto,
-    /// `?backend=cpu` or the switch: the CPU even when WebGPU is available.
-    Cpu,
-    /// `?backend=webgpu`: WebGPU whenever there is an adapter, software ones included.
-    WebGpu,
-}
-
-impl BackendChoice {
-    /// The choice a `?backend=` value names; anything else (or nothing) is [`Auto`](Self::Auto).
-    pub fn from_param(v: Option<&str>) -> Self {
-        match v.map(str::to_ascii_lowercase).as_deref() {
-            Some("cpu") => BackendChoice::Cpu,
-            Some("webgpu") => BackendChoice::WebGpu,
-            _ => BackendChoice::Auto,
-        }
-    }
-
-    /// What the "force the CPU" switch turns this into: the CPU when on, and when off what
-    /// the address asked for unless that was the CPU itself.
-    pub fn with_cpu_forced(self, on: bool) -> Self {
-        match (on, self) {
-            (true, _) => BackendChoice::Cpu,
-            (false, BackendChoice::Cpu) => BackendChoice::Auto,
-            (false, other) => other,
-        }
-    }
 }
 
 /// What the page's query asks for.

@@ -431,6 +431,7 @@ impl TrainConfig {
         if self.tasks.is_empty() {
             bail!("no [[tasks]]");
         }
+        self.check_finite()?;
         for kind in [TaskKind::Sentence, TaskKind::Token] {
             if self.tasks.iter().filter(|t| t.kind == kind).count() > 1 {
                 bail!("the model has one {kind:?} head; declare at most one {kind:?} task");
@@ -487,6 +488,17 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// NaN passes every range check below (`nan <= 0.0` is false) and infinity some of
+    /// them; either would train silently wrong, so every number in the config must be finite.
+    /// Found by the fuzz target `train_config`.
+    fn check_finite(&self) -> Result<()> {
+        let value = toml::Value::try_from(self).context("config does not serialise")?;
+        match first_non_finite(&value, "") {
+            Some((key, x)) => bail!("{key} = {x} is not a finite number"),
+            None => Ok(()),
+        }
+    }
+
     /// Back-translation names sentence tasks: Apertium rewrites names and word order, so a
     /// token task's tags would no longer line up with its words.
     fn check_backtranslate(&self) -> Result<()> {
@@ -504,6 +516,18 @@ impl TrainConfig {
 
     pub fn task(&self, kind: TaskKind) -> Option<&TaskConfig> {
         self.tasks.iter().find(|t| t.kind == kind)
+    }
+}
+
+/// The first float in `v` that is NaN or infinite, with its dotted key.
+fn first_non_finite(v: &toml::Value, at: &str) -> Option<(String, f64)> {
+    match v {
+        toml::Value::Float(x) if !x.is_finite() => Some((at.trim_start_matches('.').into(), *x)),
+        toml::Value::Table(t) => t
+            .iter()
+            .find_map(|(k, v)| first_non_finite(v, &format!("{at}.{k}"))),
+        toml::Value::Array(a) => a.iter().find_map(|v| first_non_finite(v, at)),
+        _ => None,
     }
 }
 
@@ -558,6 +582,28 @@ pub(crate) mod tests {
             TrainConfig::from_toml(&two, Path::new("c.toml")).unwrap_err()
         );
         assert!(e.contains("one Sentence head"), "{e}");
+    }
+
+    #[test]
+    fn numbers_that_are_not_finite_are_refused_by_key() {
+        let base = TrainConfig::from_toml(MINIMAL, Path::new("c.toml")).unwrap();
+        for (key, value) in [
+            ("temperature", "nan"),
+            ("lr", "inf"),
+            ("mixup_alpha", "-inf"),
+        ] {
+            let text = format!("{MINIMAL}\n[train]\n{key} = {value}\n");
+            let e = TrainConfig::from_toml(&text, Path::new("c.toml")).unwrap_err();
+            let msg = format!("{e:#}");
+            assert!(msg.contains(&format!("train.{key} = ")), "{msg}");
+            assert!(msg.contains("is not a finite number"), "{msg}");
+        }
+        // A split of NaN passed `dev <= 0.0` and `dev + test >= 1.0` alike before.
+        let split = MINIMAL.replacen("[[tasks]]", "[split]\ndev = nan\n\n[[tasks]]", 1);
+        assert_ne!(split, MINIMAL);
+        let e = TrainConfig::from_toml(&split, Path::new("c.toml")).unwrap_err();
+        assert!(format!("{e:#}").contains("split.dev = NaN"), "{e:#}");
+        assert!(base.validate().is_ok());
     }
 
     #[test]

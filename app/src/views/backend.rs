@@ -97,11 +97,20 @@ fn BackendPanel() -> impl IntoView {
             </label>
             <dl class="timings" data-testid="timings">
                 <dt>"model from"</dt><dd data-testid="source">{move || info().map(|i| format!("{} · {}", i.source, mib(i.bytes))).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"offline copy"</dt><dd data-testid="offline">{move || info().map(|i| offline_copy(i.not_kept.as_deref())).unwrap_or_else(|| "—".into())}</dd>
                 <dt>"model load"</dt><dd data-testid="t-load">{move || ms(s.timings.get().load_ms)}</dd>
                 <dt>"first inference"</dt><dd data-testid="t-first">{move || ms(s.timings.get().first_forward_ms)}</dd>
                 <dt>"per sentence (last run)"</dt><dd data-testid="t-sentence">{move || ms(s.timings.get().per_sentence_ms)}</dd>
                 <dt>"click to result"</dt><dd data-testid="t-round-trip">{move || ms(s.timings.get().last_round_trip_ms)}</dd>
             </dl>
         </section>
+    }
+}
+
+/// The "offline copy" line: stored, or why not (a full quota costs the offline copy only).
+fn offline_copy(not_kept: Option<&str>) -> String {
+    match not_kept {
+        None => "kept in this browser".into(),
+        Some(why) => format!("not kept ({why}): the next visit downloads it again"),
     }
 }

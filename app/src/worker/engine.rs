@@ -71,7 +71,7 @@ impl Engine {
         let t0 = now_ms();
         let bundle = loader::load(candidates, progress).await?;
         let (runner, fallback_reason) = runner::choose(&bundle, backend).await?;
-        bundle.remember().await;
+        let not_kept = bundle.remember().await;
         let info = LoadInfo {
             backend: runner.backend().to_string(),
             fallback_reason,
@@ -80,6 +80,7 @@ impl Engine {
             model_card: bundle.model_card(),
             model_key: bundle.manifest.files[WEIGHTS].clone(),
             source: bundle.source.clone(),
+            not_kept,
             bytes: bundle.bytes(),
             load_ms: now_ms() - t0,
         };
@@ -154,6 +155,7 @@ impl Engine {
             sentences: slots.into_iter().flatten().collect(),
             forward_ms,
             backend_change,
+            worker_memory: crate::wasm_memory_bytes(),
         })
     }
 

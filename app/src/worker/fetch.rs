@@ -46,13 +46,17 @@ pub async fn cached(cache: Option<&Cache>, key: &str) -> Option<Vec<u8>> {
     Some(Uint8Array::new(&buf).to_vec())
 }
 
-pub async fn store(cache: Option<&Cache>, key: &str, bytes: &[u8]) {
-    let Some(cache) = cache else { return };
+/// Stores `bytes` under `key`. A full disk or a quota refusal only costs the offline copy,
+/// so the caller goes on; the reason comes back for the page to show ("not stored: …").
+pub async fn store(cache: Option<&Cache>, key: &str, bytes: &[u8]) -> Result<(), String> {
+    let cache = cache.ok_or("this browser context has no Cache API")?;
     let mut copy = bytes.to_vec();
-    if let Ok(resp) = Response::new_with_opt_u8_array(Some(&mut copy)) {
-        // A full disk or a quota refusal only costs the offline copy.
-        let _ = JsFuture::from(cache.put_with_str(key, &resp)).await;
-    }
+    let resp = Response::new_with_opt_u8_array(Some(&mut copy))
+        .map_err(|e| js_err("building the response", e).to_string())?;
+    JsFuture::from(cache.put_with_str(key, &resp))
+        .await
+        .map(|_| ())
+        .map_err(|e| js_err("the browser refused to store it", e).to_string())
 }
 
 /// A response whose headers have arrived; its body is read by [`read_body`].
@@ -98,6 +102,20 @@ pub async fn start(url: &str) -> Result<Pending, WorkerError> {
     })
 }
 
+/// What a download that broke off says: which file, how far it got, what to do.
+fn cut_short(url: &str, got: usize, len: u64) -> String {
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    let of = if len > 0 {
+        format!(" of {:.1} MiB", mib(len as f64))
+    } else {
+        String::new()
+    };
+    format!(
+        "the download of {url} broke off after {:.1} MiB{of} (nothing of it was stored; reload to try again)",
+        mib(got as f64)
+    )
+}
+
 /// Reads the body chunk by chunk, calling `on_chunk` with each chunk's size.
 pub async fn read_body(p: Pending, mut on_chunk: impl FnMut(u64)) -> Result<Vec<u8>, WorkerError> {
     let url = &p.url;
@@ -124,7 +142,7 @@ pub async fn read_body(p: Pending, mut on_chunk: impl FnMut(u64)) -> Result<Vec<
             .map_err(|_| broken("reader.read() did not return a promise"))?;
         let chunk = JsFuture::from(promise)
             .await
-            .map_err(|e| js_err(&format!("reading {url}"), e))?;
+            .map_err(|e| js_err(&cut_short(url, out.len(), p.len), e))?;
         if Reflect::get(&chunk, &"done".into())
             .ok()
             .and_then(|d| d.as_bool())

@@ -29,6 +29,8 @@ pub struct Bundle {
     pub files: BTreeMap<String, Vec<u8>>,
     /// "network", or which part came from the browser's cache.
     pub source: String,
+    /// Why a downloaded file could not be kept for offline use (quota, private mode).
+    pub not_kept: Option<String>,
 }
 
 impl Bundle {
@@ -52,15 +54,13 @@ impl Bundle {
     }
 
     /// Stores the manifest for offline use; called only once the model has loaded, so a
-    /// bundle that fails to load is never what an offline visit finds.
-    pub async fn remember(&self) {
+    /// bundle that fails to load is never what an offline visit finds. Returns why the
+    /// bundle is not (wholly) kept offline, if it is not.
+    pub async fn remember(&self) -> Option<String> {
         let cache = open_cache().await;
-        super::fetch::store(
-            cache.as_ref(),
-            &manifest_key(&self.base),
-            &self.manifest_bytes,
-        )
-        .await;
+        let key = manifest_key(&self.base);
+        let stored = super::fetch::store(cache.as_ref(), &key, &self.manifest_bytes).await;
+        self.not_kept.clone().or(stored.err())
     }
 }
 
@@ -88,15 +88,19 @@ async fn locate(
     Err(WorkerError::NoBundle(tried))
 }
 
+/// The files of a bundle, whether any was downloaded, and why one could not be stored.
+type Files = (BTreeMap<String, Vec<u8>>, bool, Option<String>);
+
 /// Every listed file: from the cache when its hash matches, else downloaded with progress,
-/// verified, then stored for the next visit. Also says whether anything was downloaded.
+/// verified, then stored for the next visit (a refused store is reported, not fatal).
 async fn files(
     base: &str,
     manifest: &Manifest,
     cache: Option<&web_sys::Cache>,
     progress: &dyn Fn(Progress),
-) -> Result<(BTreeMap<String, Vec<u8>>, bool), WorkerError> {
+) -> Result<Files, WorkerError> {
     let mut out = BTreeMap::new();
+    let mut not_kept = None;
     let mut pending: Vec<(String, String, Pending)> = Vec::new();
     for (name, hash) in &manifest.files {
         let key = format!("{base}{name}?sha256={hash}");
@@ -118,10 +122,12 @@ async fn files(
         })
         .await?;
         manifest.verify(&name, &bytes)?;
-        super::fetch::store(cache, &key, &bytes).await;
+        if let Err(why) = super::fetch::store(cache, &key, &bytes).await {
+            not_kept.get_or_insert(format!("{name}: {why}"));
+        }
         out.insert(name, bytes);
     }
-    Ok((out, from_network))
+    Ok((out, from_network, not_kept))
 }
 
 /// Finds, downloads (or reads from the cache) and verifies a whole bundle.
@@ -134,7 +140,8 @@ pub async fn load(
     // Parsed first so a broken manifest is reported before megabytes are downloaded; this
     // also refuses a manifest without weights or tokenizer.
     let manifest = Manifest::from_json(&manifest_bytes)?;
-    let (files, files_from_network) = files(&base, &manifest, cache.as_ref(), progress).await?;
+    let (files, files_from_network, not_kept) =
+        files(&base, &manifest, cache.as_ref(), progress).await?;
     let source = match (manifest_from_network, files_from_network) {
         (_, true) => "network",
         (true, false) => "browser cache (weights stored by an earlier visit)",
@@ -146,5 +153,6 @@ pub async fn load(
         manifest_bytes,
         files,
         source: source.to_string(),
+        not_kept,
     })
 }

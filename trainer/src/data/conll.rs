@@ -4,7 +4,7 @@
 
 use glassbox_model::text::labels::{self, Tag, OUTSIDE};
 
-use super::{err, DataError};
+use super::error::{err, DataError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenExample {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{err, DataError};
+use super::error::{err, DataError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentenceExample {
