@@ -75,9 +75,14 @@ export function nativePredict(texts, kernels = 'f32') {
 /** How long a page may take to load the model or analyse (CPU wasm on two busy cores). */
 export const LONG = 480_000;
 
-/** A page at `url` that records errors and CSP violations from its first script on. */
-export async function openPage(context, url) {
+/**
+ * A page at `url` that records errors and CSP violations from its first script on, once the
+ * model has loaded; `prepare(page)` runs before it is opened.
+ */
+export async function openPage(context, url, { prepare } = {}) {
   const page = await context.newPage();
+  // What a test must set before the first request (a storage quota, a route).
+  if (prepare) await prepare(page);
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   // Injected through DevTools, not as an inline script, so the CSP does not apply to it.
