@@ -2,6 +2,7 @@
 //! naming a line of the input, or examples that are written back and read again unchanged.
 #![no_main]
 
+use glassbox_fuzz::assert_line_within;
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
@@ -15,18 +16,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let lines = text.lines().count();
     let examples = match conll::parse_conll(text, "fuzz.conll") {
         Ok(ex) => ex,
-        Err(e) => {
-            assert!(
-                e.line >= 1 && e.line <= lines,
-                "error at line {} of {lines}",
-                e.line
-            );
-            return;
-        }
+        Err(e) => return assert_line_within(e.line, text),
     };
+    let lines = text.lines().count();
     let mut written = String::new();
     let mut last = 0;
     for ex in &examples {

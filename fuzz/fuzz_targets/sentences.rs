@@ -3,6 +3,7 @@
 //! written back read again unchanged.
 #![no_main]
 
+use glassbox_fuzz::assert_line_within;
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
@@ -29,17 +30,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let lines = text.lines().count();
     let examples = match parse_jsonl(text, "fuzz.jsonl") {
         Ok(ex) => ex,
-        Err(e) => {
-            assert!(
-                e.line >= 1 && e.line <= lines,
-                "error at line {} of {lines}",
-                e.line
-            );
-            return;
-        }
+        Err(e) => return assert_line_within(e.line, text),
     };
     let written: String = examples
         .iter()
