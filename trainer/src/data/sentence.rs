@@ -48,12 +48,8 @@ pub fn parse_csv(
     let (ti, li) = (find(cols.text)?, find(cols.label)?);
     let ci = cols.confidence.map(find).transpose()?;
     let mut out = Vec::new();
-    for rec in rdr.byte_records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-            err(source, line, e.to_string())
-        })?;
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+    for rec in records(&mut rdr, bytes) {
+        let (line, rec) = rec.map_err(|(line, e)| err(source, line, e.to_string()))?;
         let field = |i: usize| decode_text(rec.get(i).unwrap_or_default());
         let label = field(li).trim().to_string();
         if label.is_empty() {
@@ -80,6 +76,49 @@ pub fn parse_csv(
         });
     }
     Ok(out)
+}
+
+/// Every record of a CSV file with the 1-based line it starts on, or the error with its line.
+/// Lines are counted as an editor counts them: `\r\n`, `\n` and a lone `\r` each end one.
+/// csv's own record positions count `\n` only, so records of a CRLF file came out one line
+/// early and those of a CR-only file all on line 1 (found by the fuzz target `sentences`).
+pub fn records<'a>(
+    rdr: &'a mut csv::Reader<&'a [u8]>,
+    bytes: &'a [u8],
+) -> impl Iterator<Item = Result<(usize, csv::ByteRecord), (usize, csv::Error)>> + 'a {
+    let mut lines = LineCounter {
+        bytes,
+        at: 0,
+        line: 1,
+    };
+    rdr.byte_records().map(move |rec| match rec {
+        Ok(r) => Ok((r.position().map_or(0, |p| lines.line_at(p.byte())), r)),
+        Err(e) => Err((e.position().map_or(0, |p| lines.line_at(p.byte())), e)),
+    })
+}
+
+/// Counts line ends up to a byte offset, carrying on from the last offset asked for (records
+/// come in order, so a whole file is read once).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl LineCounter<'_> {
+    fn line_at(&mut self, byte: u64) -> usize {
+        let to = (byte as usize).min(self.bytes.len());
+        for i in self.at..to {
+            let ends_line = match self.bytes[i] {
+                b'\r' => true,
+                b'\n' => i == 0 || self.bytes[i - 1] != b'\r',
+                _ => false,
+            };
+            self.line += usize::from(ends_line);
+        }
+        self.at = self.at.max(to);
+        self.line
+    }
 }
 
 /// UTF-8 when the bytes are UTF-8, Latin-1 otherwise (every byte is a Latin-1 character, so
@@ -150,6 +189,27 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.line, 3, "{e}");
+    }
+
+    #[test]
+    fn crlf_and_cr_files_report_the_same_lines_as_lf_files() {
+        // Found by the fuzz target `sentences`: csv put CRLF records one line early, and
+        // every record of a CR-only file on line 1.
+        let lf = "sentiment,confidence,text\nnegative,0.75,plain\npositive,1,\"two\nlines\"\nneutral,0.5,last\n";
+        let crlf = lf.replace('\n', "\r\n");
+        let lines = |text: &str| -> Vec<usize> {
+            let ex = parse_csv(text.as_bytes(), "t.csv", &COLS).unwrap();
+            ex.iter().map(|e| e.line).collect()
+        };
+        assert_eq!(lines(lf), [2, 3, 5]);
+        assert_eq!(lines(&crlf), [2, 3, 5]);
+        let cr = lf.replace('\n', "\r");
+        assert_eq!(lines(&cr), [2, 3, 5]);
+        let empty = b"sentiment,confidence,text\r\nneg,1,x\r\n,1,y\r\n";
+        let e = parse_csv(empty, "s.csv", &COLS).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (3, "empty label"));
+        let short = b"sentiment,confidence,text\r\nneg,1,x\r\npos,1\r\n";
+        assert_eq!(parse_csv(short, "s.csv", &COLS).unwrap_err().line, 3);
     }
 
     #[test]

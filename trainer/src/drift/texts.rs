@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::config::{TaskKind, TrainConfig};
 use crate::data::prepare::task_seed;
-use crate::data::sentence::decode_text;
+use crate::data::sentence::{decode_text, records};
 use crate::data::split::stratified_split;
 use crate::data::task::{load_task, Examples};
 use crate::data::DataError;
@@ -69,12 +69,8 @@ fn parse_csv(bytes: &[u8], source: &str, column: &str) -> Result<Vec<Text>, Data
         .position(|h| h == column.as_bytes())
         .ok_or_else(|| data_err(source, 1, format!("no column {column:?}")))?;
     let mut out = Vec::new();
-    for rec in rdr.byte_records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            data_err(source, line, e.to_string())
-        })?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+    for rec in records(&mut rdr, bytes) {
+        let (line, rec) = rec.map_err(|(line, e)| data_err(source, line, e.to_string()))?;
         out.push(non_blank(
             decode_text(rec.get(col).unwrap_or_default()),
             source,
