@@ -11,6 +11,9 @@ for line in sys.stdin:
         msg = json.loads(line)
     except ValueError:
         continue
+    if msg.get("reason") == "compiler-message":
+        # Warnings and errors arrive as JSON too: show them as cargo would.
+        sys.stderr.write(msg["message"].get("rendered") or "")
     if msg.get("reason") == "compiler-artifact" and not msg.get("fresh", True):
         compiled.append(msg["package_id"])
 names = sorted({p.split("#")[-1].split("@")[0].split("/")[-1] for p in compiled})

@@ -18,9 +18,9 @@ cargo clippy --all-targets -q -- -D warnings
 cargo clippy -q -p glassbox-app --target wasm32-unknown-unknown -- -D warnings
 
 phase "native tests (model unit tests, CLI, tokenizer, parity with the numpy reference on cpu and wgpu, the page's pure helpers)"
-# --release: the tests run the real model. The page's crate in the same run unifies features
-# (leptos' macros), so this compiles burn once more than `cargo build -p glassbox-trainer` did
-# for fetch; the three crates together still compile it once for all their tests.
+# --release: the tests run the real model. hack/ pins the features the page's crate and the
+# test dependencies turn on, so this reuses the burn that `cargo build -p glassbox-trainer`
+# compiled for fetch; rebuilt.py says what it had to compile (and shows any compiler message).
 cargo test --release --no-run -p glassbox-model -p glassbox-trainer -p glassbox-app --message-format=json \
   | python3 scripts/rebuilt.py
 cargo test --release -p glassbox-model -p glassbox-trainer -p glassbox-app
