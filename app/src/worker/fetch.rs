@@ -47,7 +47,7 @@ pub async fn cached(cache: Option<&Cache>, key: &str) -> Option<Vec<u8>> {
 }
 
 /// Stores `bytes` under `key`. A full disk or a quota refusal only costs the offline copy,
-/// so the caller goes on; the reason comes back for the page to show ("not stored: …").
+/// so the caller goes on; the reason comes back for the page to show ("not kept (…)").
 pub async fn store(cache: Option<&Cache>, key: &str, bytes: &[u8]) -> Result<(), String> {
     let cache = cache.ok_or("this browser context has no Cache API")?;
     let mut copy = bytes.to_vec();
