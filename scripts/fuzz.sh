@@ -14,6 +14,8 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 # No sanitizer: glassbox has no unsafe code of its own, and ASan needs a nightly compiler.
 # 16 codegen units: the instrumented build of burn and tokenizers is most of the time here.
+# -max_len=4096 cuts the real 17 KB manifest seed short. Without it the manifest target finds
+# an open bug within seconds (fuzz/README.md, "Found, not fixed yet"); raise it once that is fixed.
 FLAGS=(-s none --codegen-units 16)
 cargo fuzz build "${FLAGS[@]}"
 printf '%-16s %12s %8s %s\n' target executions corpus result
